@@ -1,0 +1,251 @@
+//! Beta(α, β) = X / (X + Y) with X ~ Gamma(α), Y ~ Gamma(β).
+//!
+//! Gamma uses Marsaglia & Tsang (2000) with normals from the Marsaglia polar
+//! method; for shape < 1, Gamma(a) = Gamma(a + 1) · U^(1/a). Everything is
+//! kept in log space (`ln X`, `ln Y`), so tiny shapes (α, β ≪ 1), whose
+//! Gamma draws underflow to 0, still give a correct Beta draw instead of NaN.
+
+use crate::error::{num, Error, Result};
+use rand_xoshiro::rand_core::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+/// Largest accepted shape; beyond it a Beta is a point mass in f64 anyway.
+const MAX_SHAPE: f64 = 1e15;
+
+pub(super) fn check_params(alpha: f64, beta: f64) -> Result<()> {
+    for (name, v) in [("alpha", alpha), ("beta", beta)] {
+        if !(v.is_finite() && v > 0.0 && v <= MAX_SHAPE) {
+            return Err(Error::InvalidBetaParam {
+                name,
+                value: num(v),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A seeded stream of Beta draws.
+pub struct BetaSampler {
+    rng: Xoshiro256PlusPlus,
+}
+
+impl BetaSampler {
+    pub fn new(seed: u64) -> Self {
+        BetaSampler {
+            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+        }
+    }
+
+    /// Uniform in (0, 1]: 53 random bits, never 0 (so `ln` is finite).
+    #[inline]
+    fn uniform(&mut self) -> f64 {
+        ((self.rng.next_u64() >> 11) + 1) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// Standard normal (Marsaglia polar method; one of each pair is used).
+    #[inline]
+    fn normal(&mut self) -> f64 {
+        loop {
+            let u = 2.0 * self.uniform() - 1.0;
+            let v = 2.0 * self.uniform() - 1.0;
+            let s = u * u + v * v;
+            if s < 1.0 && s > 0.0 {
+                return u * libm::sqrt(-2.0 * libm::log(s) / s);
+            }
+        }
+    }
+
+    /// `ln` of a Gamma(shape, 1) draw.
+    fn ln_gamma_draw(&mut self, shape: f64) -> f64 {
+        if shape < 1.0 {
+            // Gamma(a) = Gamma(a + 1) · U^(1/a)  =>  ln = ln Gamma(a + 1) + ln(U) / a
+            let g = self.ln_gamma_draw(shape + 1.0);
+            return g + libm::log(self.uniform()) / shape;
+        }
+        let d = shape - 1.0 / 3.0;
+        let c = 1.0 / libm::sqrt(9.0 * d);
+        loop {
+            let x = self.normal();
+            let t = 1.0 + c * x;
+            if t <= 0.0 {
+                continue;
+            }
+            let v = t * t * t;
+            let u = self.uniform();
+            let x2 = x * x;
+            if u < 1.0 - 0.0331 * x2 * x2 || libm::log(u) < 0.5 * x2 + d * (1.0 - v + libm::log(v))
+            {
+                return libm::log(d) + libm::log(v);
+            }
+        }
+    }
+
+    /// One Beta(α, β) draw in [0, 1]. Parameters must already be valid.
+    pub fn sample(&mut self, alpha: f64, beta: f64) -> f64 {
+        let lx = self.ln_gamma_draw(alpha);
+        let ly = self.ln_gamma_draw(beta);
+        // X / (X + Y) = 1 / (1 + exp(ln Y − ln X))
+        1.0 / (1.0 + libm::exp(ly - lx))
+    }
+}
+
+/// `count` seeded Beta(α, β) draws.
+pub fn sample_beta(alpha: f64, beta: f64, seed: u64, count: u64) -> Result<Vec<f64>> {
+    check_params(alpha, beta)?;
+    if count == 0 || count > super::MAX_COUNT {
+        return Err(Error::InvalidCount {
+            value: count.to_string(),
+            max: super::MAX_COUNT,
+        });
+    }
+    let mut s = BetaSampler::new(seed);
+    Ok((0..count).map(|_| s.sample(alpha, beta)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Continued fraction of the incomplete beta (modified Lentz; Numerical Recipes `betacf`).
+    fn betacf(a: f64, b: f64, x: f64) -> f64 {
+        let tiny = 1e-300;
+        let (qab, qap, qam) = (a + b, a + 1.0, a - 1.0);
+        let mut c = 1.0;
+        let mut d = 1.0 - qab * x / qap;
+        d = 1.0 / if d.abs() < tiny { tiny } else { d };
+        let mut h = d;
+        for m in 1..100_000 {
+            let m = f64::from(m);
+            let m2 = 2.0 * m;
+            for aa in [
+                m * (b - m) * x / ((qam + m2) * (a + m2)),
+                -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)),
+            ] {
+                d = 1.0 + aa * d;
+                d = 1.0 / if d.abs() < tiny { tiny } else { d };
+                c = 1.0 + aa / c;
+                c = if c.abs() < tiny { tiny } else { c };
+                h *= d * c;
+            }
+            if (d * c - 1.0).abs() < 1e-15 {
+                break;
+            }
+        }
+        h
+    }
+
+    /// The Beta(a, b) CDF: the regularized incomplete beta I_x(a, b),
+    /// evaluated on the side of the mean where the continued fraction converges.
+    fn beta_cdf(a: f64, b: f64, x: f64) -> f64 {
+        if x <= 0.0 || x >= 1.0 {
+            return x.clamp(0.0, 1.0);
+        }
+        let ln_front = libm::lgamma(a + b) - libm::lgamma(a) - libm::lgamma(b)
+            + a * x.ln()
+            + b * (1.0 - x).ln();
+        if x < (a + 1.0) / (a + b + 2.0) {
+            ln_front.exp() * betacf(a, b, x) / a
+        } else {
+            1.0 - ln_front.exp() * betacf(b, a, 1.0 - x) / b
+        }
+    }
+
+    #[test]
+    fn beta_cdf_matches_closed_forms() {
+        for x in [1e-12f64, 0.01, 0.3, 0.5, 0.9, 1.0 - 1e-9] {
+            let arcsine = 2.0 / std::f64::consts::PI * x.sqrt().asin();
+            assert!((beta_cdf(0.5, 0.5, x) - arcsine).abs() < 1e-9, "{x}");
+            assert!((beta_cdf(2.0, 1.0, x) - x * x).abs() < 1e-12, "{x}");
+            assert!(
+                (beta_cdf(1.0, 3.0, x) - (1.0 - (1.0 - x).powi(3))).abs() < 1e-12,
+                "{x}"
+            );
+        }
+        assert!(
+            (beta_cdf(500.0, 2000.0, 0.2) - 0.5).abs() < 0.02,
+            "median of Beta(500, 2000) is near its mean 0.2"
+        );
+    }
+
+    /// Kolmogorov–Smirnov statistic of `xs` against the Beta(α, β) CDF.
+    fn ks(mut xs: Vec<f64>, a: f64, b: f64) -> f64 {
+        xs.sort_by(f64::total_cmp);
+        let n = xs.len() as f64;
+        xs.iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                let f = beta_cdf(a, b, x);
+                (f - i as f64 / n).abs().max((f - (i + 1) as f64 / n).abs())
+            })
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn kolmogorov_smirnov_100k() {
+        const N: u64 = 100_000;
+        // Critical value at significance 0.001: 1.949 / sqrt(n) ≈ 0.00616.
+        let crit = 1.949 / (N as f64).sqrt();
+        for (i, (a, b)) in [
+            (1.0, 1.0),
+            (0.5, 0.5),
+            (0.1, 0.3),
+            (2.0, 5.0),
+            (0.7, 3.0),
+            (30.0, 70.0),
+            (500.0, 2000.0),
+            (1.0, 1e4),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let xs = sample_beta(a, b, 1000 + i as u64, N).unwrap();
+            assert!(
+                xs.iter().all(|x| (0.0..=1.0).contains(x)),
+                "Beta({a},{b}) out of [0,1]"
+            );
+            let d = ks(xs, a, b);
+            assert!(d < crit, "Beta({a}, {b}): KS D = {d:.5} >= {crit:.5}");
+        }
+    }
+
+    #[test]
+    fn ks_detects_a_wrong_distribution() {
+        // The test above must be able to fail: Beta(2,5) draws judged as Beta(2,4).
+        let d = ks(sample_beta(2.0, 5.0, 1, 100_000).unwrap(), 2.0, 4.0);
+        assert!(d > 0.05, "D = {d}");
+    }
+
+    #[test]
+    fn tiny_shapes_do_not_nan() {
+        let xs = sample_beta(1e-3, 1e-3, 3, 10_000).unwrap();
+        assert!(xs.iter().all(|x| (0.0..=1.0).contains(x)));
+        let near_edges = xs
+            .iter()
+            .filter(|&&x| !(1e-6..=1.0 - 1e-6).contains(&x))
+            .count();
+        assert!(
+            near_edges > 9_000,
+            "Beta(0.001, 0.001) is U-shaped: {near_edges}"
+        );
+    }
+
+    #[test]
+    fn rejects() {
+        for (a, b) in [
+            (0.0, 1.0),
+            (1.0, -1.0),
+            (f64::NAN, 1.0),
+            (1.0, f64::INFINITY),
+            (2e15, 1.0),
+        ] {
+            assert_eq!(
+                sample_beta(a, b, 1, 1).unwrap_err().code(),
+                "INVALID_BETA_PARAM"
+            );
+        }
+        assert_eq!(
+            sample_beta(1.0, 1.0, 1, 0).unwrap_err().code(),
+            "INVALID_COUNT"
+        );
+    }
+}

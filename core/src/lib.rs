@@ -1,0 +1,20 @@
+//! `xbot-core`: the pure core of xbot-redis. No I/O, no async, no Redis client:
+//! everything here is a function of its arguments, so it behaves the same in
+//! the native runner, the napi addon and WebAssembly.
+//!
+//! - [`keys`]: prefixes, environments, the key catalog, build and classify.
+//! - [`content`]: JS-exact normalization, SHA-256, dedup keys.
+//! - [`queue`]: items, scores, retry policy.
+//! - [`bandit`]: seeded Beta sampling and Thompson selection.
+//! - [`model`]: logistic scoring and online updates.
+//! - [`time`]: UTC buckets and ISO-8601 timestamps.
+
+pub mod bandit;
+pub mod content;
+mod error;
+pub mod keys;
+pub mod model;
+pub mod queue;
+pub mod time;
+
+pub use error::{Error, Result};
