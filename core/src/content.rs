@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::keys::{build_key, BuiltKey, KeyContext, Params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
 
 /// The 25 code points of JavaScript's `\s` / `String.prototype.trim`.
 #[inline]
@@ -33,61 +34,169 @@ pub fn is_js_whitespace(c: char) -> bool {
     )
 }
 
-/// Pushes `c`, collapsing whitespace runs to one space and dropping leading and
-/// trailing whitespace (the trailing space is pending until a non-space arrives).
+/// Byte classes for the ASCII fast path.
+const COPY: u8 = 0;
+const UPPER: u8 = 1;
+const SPACE: u8 = 2;
+const NON_ASCII: u8 = 3;
+static CLASS: [u8; 256] = {
+    let mut t = [NON_ASCII; 256];
+    let mut i = 0;
+    while i < 128 {
+        t[i] = match i as u8 {
+            b'A'..=b'Z' => UPPER,
+            // JS whitespace in ASCII: \t \n \v \f \r and space (not 0x1C-0x1F).
+            b'\t'..=b'\r' | b' ' => SPACE,
+            _ => COPY,
+        };
+        i += 1;
+    }
+    t
+};
+
+/// Code points below this have their "lowercases to itself" bit precomputed.
+const IDENTITY_TABLE_END: u32 = 0x2_0000;
+
+/// True when `ch.to_lowercase()` is `ch` itself. Most non-ASCII text (lowercase
+/// letters, CJK, emoji) is, so a bitset built once from std's tables (16 KiB,
+/// about a millisecond) spares a binary search per character.
+#[inline]
+fn lowercase_is_identity(ch: char) -> bool {
+    static TABLE: OnceLock<Box<[u64]>> = OnceLock::new();
+    let slow = |c: char| {
+        let mut l = c.to_lowercase();
+        l.len() == 1 && l.next() == Some(c)
+    };
+    let c = ch as u32;
+    if c >= IDENTITY_TABLE_END {
+        return slow(ch);
+    }
+    let table = TABLE.get_or_init(|| {
+        let mut bits = vec![0u64; (IDENTITY_TABLE_END / 64) as usize];
+        for (cp, ch) in
+            (0..IDENTITY_TABLE_END).filter_map(|cp| char::from_u32(cp).map(|ch| (cp, ch)))
+        {
+            if slow(ch) {
+                bits[(cp / 64) as usize] |= 1 << (cp % 64);
+            }
+        }
+        bits.into_boxed_slice()
+    });
+    table[(c / 64) as usize] >> (c % 64) & 1 == 1
+}
+
+/// Capital sigma: lowercases to σ or ς depending on its neighbours.
+const CAPITAL_SIGMA: char = '\u{3A3}';
+/// JS whitespace that is also Unicode Case_Ignorable (a format character), so
+/// it does not end a word for the Final_Sigma rule.
+const ZWNBSP: char = '\u{FEFF}';
+
+/// Collapses whitespace runs to one space (none leading or trailing) while
+/// appending to `out`, optionally lowercasing.
 struct Collapser<'a> {
-    out: &'a mut String,
+    out: &'a mut Vec<u8>,
     pending_space: bool,
 }
 
 impl Collapser<'_> {
     #[inline]
-    fn push(&mut self, c: char, is_space: bool) {
-        if is_space {
-            self.pending_space = !self.out.is_empty();
-        } else {
-            if self.pending_space {
-                self.out.push(' ');
-                self.pending_space = false;
+    fn space(&mut self) {
+        self.pending_space = !self.out.is_empty();
+    }
+
+    #[inline]
+    fn flush_space(&mut self) {
+        if self.pending_space {
+            self.out.push(b' ');
+            self.pending_space = false;
+        }
+    }
+
+    fn run(&mut self, text: &str, lower: bool) {
+        let b = text.as_bytes();
+        // Where the current word began (in `text` and in `out`): the span a
+        // capital sigma's context can reach. Only whitespace other than U+FEFF
+        // ends it, since U+FEFF is case-ignorable.
+        let (mut word_text, mut word_out, mut word_pending) =
+            (0, self.out.len(), self.pending_space);
+        let mut i = 0;
+        while i < b.len() {
+            let class = CLASS[usize::from(b[i])];
+            if class == SPACE {
+                self.space();
+                i += 1;
+                (word_text, word_out, word_pending) = (i, self.out.len(), self.pending_space);
+                continue;
             }
-            self.out.push(c);
+            if class != NON_ASCII {
+                // A run of ASCII non-space bytes: copy, lowercasing A-Z.
+                self.flush_space();
+                let start = i;
+                while i < b.len() && CLASS[usize::from(b[i])] <= UPPER {
+                    i += 1;
+                }
+                if lower {
+                    self.out
+                        .extend(b[start..i].iter().map(u8::to_ascii_lowercase));
+                } else {
+                    self.out.extend_from_slice(&b[start..i]);
+                }
+                continue;
+            }
+            let ch = text[i..].chars().next().expect("i is on a char boundary");
+            let len = ch.len_utf8();
+            if is_js_whitespace(ch) {
+                self.space();
+                i += len;
+                if ch != ZWNBSP {
+                    (word_text, word_out, word_pending) = (i, self.out.len(), self.pending_space);
+                }
+                continue;
+            }
+            if lower && ch == CAPITAL_SIGMA {
+                // Redo this word with std's lowercasing, which implements the
+                // Final_Sigma context exactly as JS does.
+                let end = text[i..]
+                    .char_indices()
+                    .find(|&(_, c)| is_js_whitespace(c) && c != ZWNBSP)
+                    .map_or(text.len(), |(k, _)| i + k);
+                self.out.truncate(word_out);
+                self.pending_space = word_pending;
+                self.run(&text[word_text..end].to_lowercase(), false);
+                i = end;
+                continue;
+            }
+            self.flush_space();
+            if !lower || lowercase_is_identity(ch) {
+                self.out.extend_from_slice(&b[i..i + len]);
+            } else {
+                let mut tmp = [0u8; 4];
+                for l in ch.to_lowercase() {
+                    self.out
+                        .extend_from_slice(l.encode_utf8(&mut tmp).as_bytes());
+                }
+            }
+            i += len;
         }
     }
 }
 
-/// `text.toLowerCase().replace(/\s+/g, ' ').trim()` into `out` (cleared first).
-pub fn normalize_into(text: &str, out: &mut String) {
+/// `normalize` into a byte buffer (cleared first): the hash's input.
+fn normalize_bytes(text: &str, out: &mut Vec<u8>) {
     out.clear();
     out.reserve(text.len());
-    let mut c = Collapser {
+    Collapser {
         out,
         pending_space: false,
-    };
-    if text.is_ascii() {
-        // ASCII: byte-wise; JS whitespace here is \t \n \v \f \r and space.
-        for &b in text.as_bytes() {
-            c.push(
-                b.to_ascii_lowercase() as char,
-                matches!(b, b'\t'..=b'\r' | b' '),
-            );
-        }
-    } else if !text.contains('\u{3A3}') {
-        // Without capital sigma, lowercasing is context-free: one pass per char.
-        for ch in text.chars() {
-            if is_js_whitespace(ch) {
-                c.push(ch, true);
-            } else {
-                for l in ch.to_lowercase() {
-                    c.push(l, false);
-                }
-            }
-        }
-    } else {
-        // Final sigma depends on its neighbours: let std lowercase the whole string.
-        for ch in text.to_lowercase().chars() {
-            c.push(ch, is_js_whitespace(ch));
-        }
     }
+    .run(text, true);
+}
+
+/// `text.toLowerCase().replace(/\s+/g, ' ').trim()` into `out` (cleared first).
+pub fn normalize_into(text: &str, out: &mut String) {
+    let mut buf = std::mem::take(out).into_bytes();
+    normalize_bytes(text, &mut buf);
+    *out = String::from_utf8(buf).expect("normalization keeps UTF-8 valid");
 }
 
 /// `text.toLowerCase().replace(/\s+/g, ' ').trim()` with JS semantics.
@@ -115,19 +224,19 @@ pub fn sha256_hex(s: &str) -> String {
 
 /// Lowercase hex SHA-256 of `normalize(text)`.
 pub fn content_hash(text: &str) -> String {
-    let mut buf = String::new();
-    normalize_into(text, &mut buf);
-    sha256_hex(&buf)
+    let mut buf = Vec::new();
+    normalize_bytes(text, &mut buf);
+    hex32(&Sha256::digest(&buf))
 }
 
 /// [`content_hash`] for many texts, reusing one buffer.
 pub fn content_hash_batch<S: AsRef<str>>(texts: &[S]) -> Vec<String> {
-    let mut buf = String::new();
+    let mut buf = Vec::new();
     texts
         .iter()
         .map(|t| {
-            normalize_into(t.as_ref(), &mut buf);
-            sha256_hex(&buf)
+            normalize_bytes(t.as_ref(), &mut buf);
+            hex32(&Sha256::digest(&buf))
         })
         .collect()
 }

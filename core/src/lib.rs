@@ -2,6 +2,7 @@
 //! everything here is a function of its arguments, so it behaves the same in
 //! the native runner, the napi addon and WebAssembly.
 //!
+//! - [`api`]: the pure API as JavaScript calls it (used by both bindings).
 //! - [`keys`]: prefixes, environments, the key catalog, build and classify.
 //! - [`content`]: JS-exact normalization, SHA-256, dedup keys.
 //! - [`queue`]: items, scores, retry policy.
@@ -9,6 +10,7 @@
 //! - [`model`]: logistic scoring and online updates.
 //! - [`time`]: UTC buckets and ISO-8601 timestamps.
 
+pub mod api;
 pub mod bandit;
 pub mod content;
 mod error;

@@ -68,6 +68,7 @@ pub enum Command {
     /// Backoff before retry ATTEMPT (1-based) of QUEUE; null = dead-letter.
     Retry {
         queue: String,
+        #[arg(allow_negative_numbers = true)]
         attempt: f64,
         /// Item id: jitters the delay deterministically.
         #[arg(long)]
@@ -97,7 +98,7 @@ pub enum BanditCommand {
     /// One Thompson-sampling choice among ARMS (same result as `thompsonSelect`).
     Sample {
         /// Seed, an integer 0..2^53-1.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         seed: f64,
         /// JSON array of arms: `[{"id":"ai","alpha":3,"beta":1}, ...]`.
         #[arg(long)]
@@ -105,11 +106,11 @@ pub enum BanditCommand {
     },
     /// COUNT seeded draws from Beta(ALPHA, BETA) (same result as `sampleBeta`).
     Beta {
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         alpha: f64,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         beta: f64,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         seed: f64,
         #[arg(long, default_value_t = 1)]
         count: u64,

@@ -75,8 +75,11 @@ const TRICKY = [0x85, 0x180e, 0x200b, 0x1c, 0x1f, 0x3a3, 0x3c3, 0x3c2, 0x130, 0x
   0x1c6, 0x10400, 0x10428, 0x301, 0x345, 0x307, 0x2e, 0x27, 0xad, 0x1f600, 0x1f1fa, 0x200d, 0x41, 0x5a, 0x61, 0x7a,
   0x391, 0x3a9, 0x410, 0x42f, 0x531, 0x10a0, 0x212a, 0x2126, 0x1e00, 0xff21, 0x2c00, 0xa640, 0x13a0, 0x1e900];
 
-/** A random well-formed string (no lone surrogates) of up to `maxLen` code points. */
-export function randomString(rand, maxLen = 40) {
+/**
+ * A random string of up to `maxLen` code points; well-formed unless
+ * `loneSurrogates`, which mixes in unpaired UTF-16 surrogates.
+ */
+export function randomString(rand, maxLen = 40, loneSurrogates = false) {
   const len = Math.floor(rand() * (maxLen + 1));
   let s = '';
   for (let i = 0; i < len; i++) {
@@ -87,6 +90,10 @@ export function randomString(rand, maxLen = 40) {
     else if (r < 0.75) cp = 0x20 + Math.floor(rand() * 0x5f); // printable ASCII
     else if (r < 0.92) cp = Math.floor(rand() * 0x10000); // any BMP
     else cp = 0x10000 + Math.floor(rand() * 0x100000); // astral
+    if (loneSurrogates && rand() < 0.03) {
+      s += String.fromCharCode(0xd800 + Math.floor(rand() * 0x800));
+      continue;
+    }
     if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
     s += String.fromCodePoint(cp);
   }

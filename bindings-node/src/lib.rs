@@ -1,0 +1,133 @@
+//! napi glue for the `xbot-redis` npm package: convert arguments, call
+//! `xbot_core::api`, convert the result. Errors are thrown as JS `Error`s whose
+//! `code` is the core's stable code (e.g. `INVALID_PRIORITY`). Lone UTF-16
+//! surrogates in strings arrive as U+FFFD, as in Node's own `createHash().update(str)`.
+
+mod types;
+
+use napi::bindgen_prelude::{Either, Null};
+use napi::Result;
+use napi_derive::napi;
+use std::collections::HashMap;
+use types::*;
+use xbot_core::api;
+
+fn err(e: xbot_core::Error) -> napi::Error<&'static str> {
+    napi::Error::new(e.code(), e.to_string())
+}
+
+/// `text.toLowerCase().replace(/\s+/g, ' ').trim()`, exactly as JavaScript does it.
+#[napi]
+pub fn normalize_content(text: String) -> String {
+    api::normalize_content(&text)
+}
+
+/// Lowercase hex SHA-256 of the UTF-8 bytes of `normalizeContent(text)`.
+#[napi]
+pub fn content_hash(text: String) -> String {
+    api::content_hash(&text)
+}
+
+/// `contentHash` for many texts in one call.
+#[napi]
+pub fn content_hash_batch(texts: Vec<String>) -> Vec<String> {
+    api::content_hash_batch(&texts)
+}
+
+/// A catalog key: `buildKey('cache.tweet', {tweetId: '42'}, {prefix: 'prod:'})`
+/// → `{key: 'prod:cache:tweet:42', family: 'cache.tweet', ttlSeconds: 86400, redisType: 'string'}`.
+/// Numbers are accepted for parameters when they are safe integers.
+#[napi]
+pub fn build_key(
+    family: String,
+    params: Option<HashMap<String, Either<String, f64>>>,
+    options: Option<KeyOptions>,
+) -> Result<BuiltKey, &'static str> {
+    let params = params.map(|p| p.into_iter().map(|(k, v)| (k, param_value(v))).collect());
+    api::build_key(&family, params, options.map(Into::into))
+        .map(Into::into)
+        .map_err(err)
+}
+
+/// The generic helper: prefix + parts joined by `:` (empty parts, `:` inside a
+/// part, whitespace and control characters are errors).
+#[napi]
+pub fn key(parts: Vec<String>, options: Option<KeyOptions>) -> Result<String, &'static str> {
+    api::key(&parts, options.map(Into::into)).map_err(err)
+}
+
+/// The family and parameters a key was built from, or `null` for a non-catalog key.
+/// Without `options.prefix`, the key's first segment is taken as its prefix.
+#[napi]
+pub fn classify_key(
+    key: String,
+    options: Option<KeyOptions>,
+) -> Result<Either<ClassifiedKey, Null>, &'static str> {
+    let found = api::classify_key(&key, options.map(Into::into)).map_err(err)?;
+    Ok(found.map_or(Either::B(Null), |c| Either::A(c.into())))
+}
+
+/// Every key family with pattern, parameters, type, TTLs, TTL class and purpose.
+#[napi]
+pub fn catalog() -> Vec<CatalogEntry> {
+    api::catalog().into_iter().map(Into::into).collect()
+}
+
+/// The sorted-set score (higher = served first): priority 0-100 first, then
+/// FIFO by `enqueuedAtMs`, then `seq` 0-15. Always an exact integer below 2^53.
+#[napi]
+pub fn queue_score(
+    priority: f64,
+    enqueued_at_ms: f64,
+    seq: Option<f64>,
+) -> Result<f64, &'static str> {
+    api::queue_score(priority, enqueued_at_ms, seq).map_err(err)
+}
+
+/// The inverse of `queueScore`.
+#[napi]
+pub fn decode_queue_score(score: f64) -> Result<DecodedScore, &'static str> {
+    api::decode_queue_score(score).map(Into::into).map_err(err)
+}
+
+/// Backoff in ms before retry `attempt` (1-based) of `queue`; `null` = no more
+/// retries (dead-letter). With `itemId` the delay is jittered deterministically.
+#[napi]
+pub fn retry_delay_ms(
+    queue: String,
+    attempt: f64,
+    item_id: Option<String>,
+) -> Result<NumberOrNull, &'static str> {
+    let delay = api::retry_delay_ms(&queue, attempt, item_id.as_deref()).map_err(err)?;
+    Ok(or_null(delay))
+}
+
+/// `count` (default 1) seeded Beta(alpha, beta) draws, bit-identical in every runtime.
+#[napi]
+pub fn sample_beta(
+    alpha: f64,
+    beta: f64,
+    seed: f64,
+    count: Option<f64>,
+) -> Result<Vec<f64>, &'static str> {
+    api::sample_beta(alpha, beta, seed, count).map_err(err)
+}
+
+/// One Thompson-sampling choice: one draw per arm (input order, one seeded
+/// stream), the largest wins (the first on a tie).
+#[napi]
+pub fn thompson_select(arms: Vec<Arm>, seed: f64) -> Result<Selection, &'static str> {
+    let arms: Vec<_> = arms.into_iter().map(Into::into).collect();
+    api::thompson_select(&arms, seed)
+        .map(Into::into)
+        .map_err(err)
+}
+
+/// `sigmoid(bias + Σ weights[f]·features[f])`; features without a weight count 0.
+#[napi]
+pub fn logistic_score(
+    weights: LogisticWeights,
+    features: HashMap<String, f64>,
+) -> Result<f64, &'static str> {
+    api::logistic_score(&weights.into(), &features.into_iter().collect()).map_err(err)
+}

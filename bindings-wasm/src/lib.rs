@@ -1,0 +1,170 @@
+//! wasm-bindgen glue for the browser package: convert arguments, call
+//! `xbot_core::api`, convert the result. Same names, results and error codes
+//! as the napi package; errors are JS `Error`s with a stable `code`.
+//! Lone UTF-16 surrogates arrive as U+FFFD (TextEncoder), as in Node's `createHash`.
+
+use serde::{de::DeserializeOwned, Serialize};
+use wasm_bindgen::prelude::*;
+use xbot_core::api;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = r#"
+export interface KeyOptions { prefix?: string | null; env?: string | null }
+export interface BuiltKey { key: string; family: string; ttlSeconds: number | null; redisType: string }
+export interface ClassifiedKey { family: string; params: Record<string, string>; prefix: string }
+export interface ParamInfo { name: string; format: string; example: string }
+export interface TtlByEnv { production: number | null; staging: number | null; development: number | null }
+export interface CatalogEntry {
+  name: string; pattern: string; params: ParamInfo[]; redisType: string; ttlSeconds: number | null;
+  ttlSecondsByEnv: TtlByEnv; ttlClass: string; hashTag: boolean; purpose: string; example: string
+}
+export interface DecodedScore { priority: number; enqueuedAtMs: number; seq: number }
+export interface Arm { id: string; alpha: number; beta: number }
+export interface Selection { id: string; index: number; samples: number[] }
+export interface LogisticWeights { bias?: number; weights: Record<string, number> }
+"#;
+
+/// A JS `Error` whose `code` is the core's stable error code.
+fn err(e: xbot_core::Error) -> JsValue {
+    let js = js_sys::Error::new(&e.to_string());
+    let _ = js_sys::Reflect::set(&js, &"code".into(), &e.code().into());
+    js.into()
+}
+
+/// An optional object argument (`null`/`undefined` = absent).
+fn opt<T: DeserializeOwned>(what: &'static str, v: JsValue) -> Result<Option<T>, JsValue> {
+    if v.is_null() || v.is_undefined() {
+        return Ok(None);
+    }
+    req(what, v).map(Some)
+}
+
+fn req<T: DeserializeOwned>(what: &'static str, v: JsValue) -> Result<T, JsValue> {
+    serde_wasm_bindgen::from_value(v).map_err(|e| {
+        err(xbot_core::Error::InvalidJson {
+            what,
+            reason: e.to_string(),
+        })
+    })
+}
+
+/// Plain objects (not `Map`s), `null` for `None`.
+fn out<T: Serialize>(v: &T) -> JsValue {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .expect("core results serialize")
+}
+
+/// `text.toLowerCase().replace(/\s+/g, ' ').trim()`, exactly as JavaScript does it.
+#[wasm_bindgen(js_name = normalizeContent)]
+pub fn normalize_content(text: &str) -> String {
+    api::normalize_content(text)
+}
+
+/// Lowercase hex SHA-256 of the UTF-8 bytes of `normalizeContent(text)`.
+#[wasm_bindgen(js_name = contentHash)]
+pub fn content_hash(text: &str) -> String {
+    api::content_hash(text)
+}
+
+/// `contentHash` for many texts in one call.
+#[wasm_bindgen(js_name = contentHashBatch)]
+pub fn content_hash_batch(texts: Vec<String>) -> Vec<String> {
+    api::content_hash_batch(&texts)
+}
+
+/// A catalog key: `buildKey('cache.tweet', {tweetId: '42'}, {prefix: 'prod:'})`.
+#[wasm_bindgen(js_name = buildKey, unchecked_return_type = "BuiltKey")]
+pub fn build_key(
+    family: &str,
+    #[wasm_bindgen(unchecked_param_type = "Record<string, string | number> | null")]
+    params: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let built =
+        api::build_key(family, opt("params", params)?, opt("options", options)?).map_err(err)?;
+    Ok(out(&built))
+}
+
+/// The generic helper: prefix + parts joined by `:`.
+#[wasm_bindgen]
+pub fn key(
+    parts: Vec<String>,
+    #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: JsValue,
+) -> Result<String, JsValue> {
+    api::key(&parts, opt("options", options)?).map_err(err)
+}
+
+/// The family and parameters of a key, or `null` for a non-catalog key.
+#[wasm_bindgen(js_name = classifyKey, unchecked_return_type = "ClassifiedKey | null")]
+pub fn classify_key(
+    key: &str,
+    #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    Ok(out(
+        &api::classify_key(key, opt("options", options)?).map_err(err)?
+    ))
+}
+
+/// Every key family.
+#[wasm_bindgen(unchecked_return_type = "CatalogEntry[]")]
+pub fn catalog() -> JsValue {
+    out(&api::catalog())
+}
+
+/// The sorted-set score (higher = served first), exact below 2^53.
+#[wasm_bindgen(js_name = queueScore)]
+pub fn queue_score(priority: f64, enqueued_at_ms: f64, seq: Option<f64>) -> Result<f64, JsValue> {
+    api::queue_score(priority, enqueued_at_ms, seq).map_err(err)
+}
+
+/// The inverse of `queueScore`.
+#[wasm_bindgen(js_name = decodeQueueScore, unchecked_return_type = "DecodedScore")]
+pub fn decode_queue_score(score: f64) -> Result<JsValue, JsValue> {
+    Ok(out(&api::decode_queue_score(score).map_err(err)?))
+}
+
+/// Backoff in ms before retry `attempt` (1-based); `null` = dead-letter.
+#[wasm_bindgen(js_name = retryDelayMs, unchecked_return_type = "number | null")]
+pub fn retry_delay_ms(
+    queue: &str,
+    attempt: f64,
+    item_id: Option<String>,
+) -> Result<JsValue, JsValue> {
+    Ok(out(&api::retry_delay_ms(
+        queue,
+        attempt,
+        item_id.as_deref(),
+    )
+    .map_err(err)?))
+}
+
+/// `count` (default 1) seeded Beta(alpha, beta) draws, bit-identical in every runtime.
+#[wasm_bindgen(js_name = sampleBeta)]
+pub fn sample_beta(
+    alpha: f64,
+    beta: f64,
+    seed: f64,
+    count: Option<f64>,
+) -> Result<Vec<f64>, JsValue> {
+    api::sample_beta(alpha, beta, seed, count).map_err(err)
+}
+
+/// One Thompson-sampling choice.
+#[wasm_bindgen(js_name = thompsonSelect, unchecked_return_type = "Selection")]
+pub fn thompson_select(
+    #[wasm_bindgen(unchecked_param_type = "Arm[]")] arms: JsValue,
+    seed: f64,
+) -> Result<JsValue, JsValue> {
+    let arms: Vec<xbot_core::bandit::Arm> = req("arms ([{id, alpha, beta}, ...])", arms)?;
+    Ok(out(&api::thompson_select(&arms, seed).map_err(err)?))
+}
+
+/// `sigmoid(bias + Σ weights[f]·features[f])`.
+#[wasm_bindgen(js_name = logisticScore)]
+pub fn logistic_score(
+    #[wasm_bindgen(unchecked_param_type = "LogisticWeights")] weights: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Record<string, number>")] features: JsValue,
+) -> Result<f64, JsValue> {
+    let model = req("weights ({bias, weights})", weights)?;
+    api::logistic_score(&model, &req("features", features)?).map_err(err)
+}

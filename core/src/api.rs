@@ -1,0 +1,183 @@
+//! The pure API in the shape JavaScript sees it (CONTRACT.md): argument types
+//! a JS caller can pass (numbers as f64, optional arguments, option objects),
+//! validated here once so the napi and wasm bindings only convert values.
+
+use crate::error::{num, Error, Result};
+use crate::{bandit, content, keys, model, queue};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// `{prefix?, env?}` (unknown fields are an error, so a typo is not ignored).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyOptions {
+    pub prefix: Option<String>,
+    pub env: Option<String>,
+}
+
+impl KeyOptions {
+    pub fn context(&self) -> Result<keys::KeyContext> {
+        keys::KeyContext::resolve(self.prefix.as_deref(), self.env.as_deref())
+    }
+}
+
+/// A parameter value: a string, or a number that is a safe integer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ParamValue {
+    Str(String),
+    Num(f64),
+}
+
+const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+
+fn param_strings(family: &str, params: BTreeMap<String, ParamValue>) -> Result<keys::Params> {
+    params
+        .into_iter()
+        .map(|(name, v)| match v {
+            ParamValue::Str(s) => Ok((name, s)),
+            ParamValue::Num(n) if n.is_finite() && n.fract() == 0.0 && (0.0..=MAX_SAFE).contains(&n) => {
+                Ok((name, format!("{n:.0}")))
+            }
+            ParamValue::Num(n) => Err(Error::InvalidParam {
+                family: family.into(),
+                param: name,
+                value: num(n),
+                reason: "numbers must be non-negative safe integers; pass large ids (tweet ids) as strings".into(),
+            }),
+        })
+        .collect()
+}
+
+pub fn normalize_content(text: &str) -> String {
+    content::normalize(text)
+}
+
+pub fn content_hash(text: &str) -> String {
+    content::content_hash(text)
+}
+
+pub fn content_hash_batch<S: AsRef<str>>(texts: &[S]) -> Vec<String> {
+    content::content_hash_batch(texts)
+}
+
+pub fn build_key(
+    family: &str,
+    params: Option<BTreeMap<String, ParamValue>>,
+    options: Option<KeyOptions>,
+) -> Result<keys::BuiltKey> {
+    let ctx = options.unwrap_or_default().context()?;
+    keys::build_key(
+        family,
+        &param_strings(family, params.unwrap_or_default())?,
+        &ctx,
+    )
+}
+
+pub fn key<S: AsRef<str>>(parts: &[S], options: Option<KeyOptions>) -> Result<String> {
+    keys::generic_key(parts, &options.unwrap_or_default().context()?.prefix)
+}
+
+/// With `options.prefix` the key must carry it; otherwise its first segment is the prefix.
+pub fn classify_key(key: &str, options: Option<KeyOptions>) -> Result<Option<keys::Classified>> {
+    let prefix = options
+        .and_then(|o| o.prefix)
+        .map(|p| keys::Prefix::parse(&p))
+        .transpose()?;
+    Ok(keys::classify_key(key, prefix.as_ref()))
+}
+
+pub fn catalog() -> Vec<keys::CatalogEntry> {
+    keys::catalog()
+}
+
+pub fn queue_score(priority: f64, enqueued_at_ms: f64, seq: Option<f64>) -> Result<f64> {
+    queue::queue_score(priority, enqueued_at_ms, seq.unwrap_or(0.0))
+}
+
+pub fn decode_queue_score(score: f64) -> Result<queue::DecodedScore> {
+    queue::decode_queue_score(score)
+}
+
+pub fn retry_delay_ms(queue: &str, attempt: f64, item_id: Option<&str>) -> Result<Option<u64>> {
+    queue::retry_delay_ms(queue, attempt, item_id)
+}
+
+pub fn sample_beta(alpha: f64, beta: f64, seed: f64, count: Option<f64>) -> Result<Vec<f64>> {
+    let count = count.unwrap_or(1.0);
+    let n = crate::error::exact_uint(count, 1, bandit::MAX_COUNT).ok_or(Error::InvalidCount {
+        value: num(count),
+        max: bandit::MAX_COUNT,
+    })?;
+    bandit::sample_beta(alpha, beta, bandit::seed_from_f64(seed)?, n)
+}
+
+pub fn thompson_select(arms: &[bandit::Arm], seed: f64) -> Result<bandit::Selection> {
+    bandit::thompson_select(arms, bandit::seed_from_f64(seed)?)
+}
+
+pub fn logistic_score(weights: &model::LogisticModel, features: &model::Features) -> Result<f64> {
+    weights.score(features)
+}
+
+/// Parses a JSON argument (for bindings that receive objects as JSON).
+pub fn from_json<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    v: serde_json::Value,
+) -> Result<T> {
+    serde_json::from_value(v).map_err(|e| Error::InvalidJson {
+        what,
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn params_accept_safe_integers() {
+        let p = from_json("params", json!({"tweetId": 42})).unwrap();
+        assert_eq!(
+            build_key("cache.tweet", Some(p), None).unwrap().key,
+            "app:cache:tweet:42"
+        );
+        for bad in [
+            json!({"tweetId": 1.5}),
+            json!({"tweetId": -1}),
+            json!({"tweetId": 1e300}),
+        ] {
+            let p = from_json("params", bad).unwrap();
+            assert_eq!(
+                build_key("cache.tweet", Some(p), None).unwrap_err().code(),
+                "INVALID_PARAM"
+            );
+        }
+        assert_eq!(
+            from_json::<KeyOptions>("options", json!({"prefx": "a:"}))
+                .unwrap_err()
+                .code(),
+            "INVALID_JSON"
+        );
+    }
+
+    #[test]
+    fn optional_arguments() {
+        assert_eq!(sample_beta(1.0, 1.0, 1.0, None).unwrap().len(), 1);
+        assert_eq!(
+            sample_beta(1.0, 1.0, 1.0, Some(2.5)).unwrap_err().code(),
+            "INVALID_COUNT"
+        );
+        assert_eq!(
+            queue_score(1.0, 1_795_802_400_000.0, None).unwrap(),
+            queue_score(1.0, 1_795_802_400_000.0, Some(0.0)).unwrap()
+        );
+        let o = KeyOptions {
+            prefix: Some("stg:".into()),
+            env: None,
+        };
+        assert_eq!(classify_key("prod:tweets:recent", Some(o)).unwrap(), None);
+        assert_eq!(key(&["a", "b"], None).unwrap(), "app:a:b");
+    }
+}

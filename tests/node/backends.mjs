@@ -1,0 +1,28 @@
+// Loads the backends the shared suite runs against, selected by XBOT_BACKEND:
+// `napi`, `wasm` (wasm in Node) or `all` (default). Chromium runs in browser.test.mjs.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const require = createRequire(import.meta.url);
+
+export async function loadWasm() {
+  const pkg = await import(join(root, 'bindings-wasm/pkg/xbot_redis.js'));
+  pkg.initSync({ module: readFileSync(join(root, 'bindings-wasm/pkg/xbot_redis_bg.wasm')) });
+  return pkg;
+}
+
+export async function backends() {
+  const want = (process.env.XBOT_BACKEND ?? 'all').split(',');
+  const all = want.includes('all');
+  const out = [];
+  if (all || want.includes('napi')) out.push(['napi', require(root)]);
+  if (all || want.includes('wasm')) out.push(['wasm', await loadWasm()]);
+  return out;
+}
+
+export function loadVectors(files) {
+  return Object.fromEntries(files.map((f) => [f, JSON.parse(readFileSync(join(root, 'tests/vectors', `${f}.json`), 'utf8'))]));
+}
