@@ -27,7 +27,7 @@ export declare function buildKey(family: string, params?: Record<string, string 
 export interface BuiltKey {
   key: string
   family: string
-  ttlSeconds: NumberOrNull
+  ttlSeconds: number | null
   redisType: string
 }
 
@@ -41,7 +41,7 @@ export interface CatalogEntry {
   pattern: string
   params: Array<ParamInfo>
   redisType: string
-  ttlSeconds: NumberOrNull
+  ttlSeconds: number | null
   ttlSecondsByEnv: TtlByEnv
   /** `short` (< 1h), `medium` (1-24h), `long` (1-7d) or `none`. */
   ttlClass: string
@@ -123,7 +123,7 @@ export declare function queueScore(priority: number, enqueuedAtMs: number, seq?:
  * Backoff in ms before retry `attempt` (1-based) of `queue`; `null` = no more
  * retries (dead-letter). With `itemId` the delay is jittered deterministically.
  */
-export declare function retryDelayMs(queue: string, attempt: number, itemId?: string | undefined | null): NumberOrNull
+export declare function retryDelayMs(queue: string, attempt: number, itemId?: string | undefined | null): number | null
 
 /** `count` (default 1) seeded Beta(alpha, beta) draws, bit-identical in every runtime. */
 export declare function sampleBeta(alpha: number, beta: number, seed: number, count?: number | undefined | null): Array<number>
@@ -143,7 +143,7 @@ export declare function thompsonSelect(arms: Array<Arm>, seed: number): Selectio
 
 /** TTL of a family per environment (`null` = never expires). */
 export interface TtlByEnv {
-  production: NumberOrNull
-  staging: NumberOrNull
-  development: NumberOrNull
+  production: number | null
+  staging: number | null
+  development: number | null
 }

@@ -97,7 +97,7 @@ pub fn retry_delay_ms(
     queue: String,
     attempt: f64,
     item_id: Option<String>,
-) -> Result<NumberOrNull, &'static str> {
+) -> Result<Either<f64, Null>, &'static str> {
     let delay = api::retry_delay_ms(&queue, attempt, item_id.as_deref()).map_err(err)?;
     Ok(or_null(delay))
 }

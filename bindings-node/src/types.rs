@@ -6,9 +6,8 @@ use std::collections::HashMap;
 use xbot_core::{api, bandit, keys, model, queue};
 
 /// `null` (not `undefined`) for an absent number, as the wasm package returns.
-pub type NumberOrNull = Either<f64, Null>;
-
-pub fn or_null(v: Option<u64>) -> NumberOrNull {
+/// (Spelled out as `Either<f64, Null>` in signatures: napi writes the Rust type into `index.d.ts`.)
+pub fn or_null(v: Option<u64>) -> Either<f64, Null> {
     v.map_or(Either::B(Null), |n| Either::A(n as f64))
 }
 
@@ -42,7 +41,7 @@ impl From<KeyOptions> for api::KeyOptions {
 pub struct BuiltKey {
     pub key: String,
     pub family: String,
-    pub ttl_seconds: NumberOrNull,
+    pub ttl_seconds: Either<f64, Null>,
     pub redis_type: String,
 }
 
@@ -86,9 +85,9 @@ pub struct ParamInfo {
 /// TTL of a family per environment (`null` = never expires).
 #[napi(object)]
 pub struct TtlByEnv {
-    pub production: NumberOrNull,
-    pub staging: NumberOrNull,
-    pub development: NumberOrNull,
+    pub production: Either<f64, Null>,
+    pub staging: Either<f64, Null>,
+    pub development: Either<f64, Null>,
 }
 
 /// One key family of the catalog.
@@ -99,7 +98,7 @@ pub struct CatalogEntry {
     pub pattern: String,
     pub params: Vec<ParamInfo>,
     pub redis_type: String,
-    pub ttl_seconds: NumberOrNull,
+    pub ttl_seconds: Either<f64, Null>,
     pub ttl_seconds_by_env: TtlByEnv,
     /// `short` (< 1h), `medium` (1-24h), `long` (1-7d) or `none`.
     pub ttl_class: String,

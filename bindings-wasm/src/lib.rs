@@ -21,6 +21,9 @@ export interface CatalogEntry {
 export interface DecodedScore { priority: number; enqueuedAtMs: number; seq: number }
 export interface Arm { id: string; alpha: number; beta: number }
 export interface Selection { id: string; index: number; samples: number[] }
+export function buildKey(family: string, params?: Record<string, string | number> | null): BuiltKey;
+export function key(parts: string[]): string;
+export function classifyKey(key: string): ClassifiedKey | null;
 export interface LogisticWeights { bias?: number; weights: Record<string, number> }
 "#;
 
@@ -32,11 +35,11 @@ fn err(e: xbot_core::Error) -> JsValue {
 }
 
 /// An optional object argument (`null`/`undefined` = absent).
-fn opt<T: DeserializeOwned>(what: &'static str, v: JsValue) -> Result<Option<T>, JsValue> {
-    if v.is_null() || v.is_undefined() {
-        return Ok(None);
+fn opt<T: DeserializeOwned>(what: &'static str, v: Option<JsValue>) -> Result<Option<T>, JsValue> {
+    match v {
+        Some(v) if !v.is_null() && !v.is_undefined() => req(what, v).map(Some),
+        _ => Ok(None),
     }
-    req(what, v).map(Some)
 }
 
 fn req<T: DeserializeOwned>(what: &'static str, v: JsValue) -> Result<T, JsValue> {
@@ -76,9 +79,10 @@ pub fn content_hash_batch(texts: Vec<String>) -> Vec<String> {
 #[wasm_bindgen(js_name = buildKey, unchecked_return_type = "BuiltKey")]
 pub fn build_key(
     family: &str,
-    #[wasm_bindgen(unchecked_param_type = "Record<string, string | number> | null")]
-    params: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Record<string, string | number> | null")] params: Option<
+        JsValue,
+    >,
+    #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
     let built =
         api::build_key(family, opt("params", params)?, opt("options", options)?).map_err(err)?;
@@ -89,7 +93,7 @@ pub fn build_key(
 #[wasm_bindgen]
 pub fn key(
     parts: Vec<String>,
-    #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: Option<JsValue>,
 ) -> Result<String, JsValue> {
     api::key(&parts, opt("options", options)?).map_err(err)
 }
@@ -98,7 +102,7 @@ pub fn key(
 #[wasm_bindgen(js_name = classifyKey, unchecked_return_type = "ClassifiedKey | null")]
 pub fn classify_key(
     key: &str,
-    #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
     Ok(out(
         &api::classify_key(key, opt("options", options)?).map_err(err)?
