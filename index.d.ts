@@ -67,7 +67,7 @@ export declare function classifyKey(key: string, options?: KeyOptions | undefine
 export declare function contentHash(text: string): string
 
 /** `contentHash` for many texts in one call. */
-export declare function contentHashBatch(texts: Array<string>): Array<string>
+export declare function contentHashBatch(texts: string[]): Array<string>
 
 /** The fields a queue score encodes. */
 export interface DecodedScore {

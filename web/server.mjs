@@ -7,7 +7,8 @@ import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const SERVED = ['web', 'bindings-wasm/pkg', 'tests/browser', 'tests/node', 'tests/vectors'];
+const SERVED = ['web', 'bindings-wasm/pkg', 'tests/browser', 'tests/node', 'tests/vectors', 'bench',
+  'node_modules/hash-wasm/dist', 'node_modules/js-sha256/src'];
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',

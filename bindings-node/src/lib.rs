@@ -3,12 +3,14 @@
 //! `code` is the core's stable code (e.g. `INVALID_PRIORITY`). Lone UTF-16
 //! surrogates in strings arrive as U+FFFD, as in Node's own `createHash().update(str)`.
 
+mod text;
 mod types;
 
 use napi::bindgen_prelude::{Either, Null};
 use napi::Result;
 use napi_derive::napi;
 use std::collections::HashMap;
+use text::Text;
 use types::*;
 use xbot_core::api;
 
@@ -17,20 +19,21 @@ fn err(e: xbot_core::Error) -> napi::Error<&'static str> {
 }
 
 /// `text.toLowerCase().replace(/\s+/g, ' ').trim()`, exactly as JavaScript does it.
-#[napi]
-pub fn normalize_content(text: String) -> String {
-    api::normalize_content(&text)
+#[napi(ts_args_type = "text: string")]
+pub fn normalize_content(text: Text) -> String {
+    api::normalize_content(&text.0)
 }
 
 /// Lowercase hex SHA-256 of the UTF-8 bytes of `normalizeContent(text)`.
-#[napi]
-pub fn content_hash(text: String) -> String {
-    api::content_hash(&text)
+#[napi(ts_args_type = "text: string")]
+pub fn content_hash(text: Text) -> String {
+    api::content_hash(&text.0)
 }
 
 /// `contentHash` for many texts in one call.
-#[napi]
-pub fn content_hash_batch(texts: Vec<String>) -> Vec<String> {
+#[napi(ts_args_type = "texts: string[]")]
+pub fn content_hash_batch(texts: Vec<Text>) -> Vec<String> {
+    let texts: Vec<&str> = texts.iter().map(|t| t.0.as_str()).collect();
     api::content_hash_batch(&texts)
 }
 

@@ -34,26 +34,6 @@ pub fn is_js_whitespace(c: char) -> bool {
     )
 }
 
-/// Byte classes for the ASCII fast path.
-const COPY: u8 = 0;
-const UPPER: u8 = 1;
-const SPACE: u8 = 2;
-const NON_ASCII: u8 = 3;
-static CLASS: [u8; 256] = {
-    let mut t = [NON_ASCII; 256];
-    let mut i = 0;
-    while i < 128 {
-        t[i] = match i as u8 {
-            b'A'..=b'Z' => UPPER,
-            // JS whitespace in ASCII: \t \n \v \f \r and space (not 0x1C-0x1F).
-            b'\t'..=b'\r' | b' ' => SPACE,
-            _ => COPY,
-        };
-        i += 1;
-    }
-    t
-};
-
 /// Code points below this have their "lowercases to itself" bit precomputed.
 const IDENTITY_TABLE_END: u32 = 0x2_0000;
 
@@ -85,62 +65,140 @@ fn lowercase_is_identity(ch: char) -> bool {
     table[(c / 64) as usize] >> (c % 64) & 1 == 1
 }
 
+/// ASCII byte -> its normalized byte: A-Z lowercased, JS whitespace
+/// (\t \n \v \f \r and space; not 0x1C-0x1F) to a space.
+static ASCII_LOWER: [u8; 128] = ascii_map(true);
+/// The same without lowercasing (for text std has already lowercased).
+static ASCII_KEEP: [u8; 128] = ascii_map(false);
+
+const fn ascii_map(lower: bool) -> [u8; 128] {
+    let mut t = [0u8; 128];
+    let mut i = 0;
+    while i < 128 {
+        let c = i as u8;
+        t[i] = match c {
+            b'A'..=b'Z' if lower => c + 32,
+            b'\t'..=b'\r' => b' ',
+            _ => c,
+        };
+        i += 1;
+    }
+    t
+}
+
+/// Byte-parallel tests on 8 ASCII bytes in a u64 (every byte < 0x80): each
+/// returns 0x80 in the bytes that match, 0 elsewhere.
+mod swar {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+
+    /// Bytes equal to `b`.
+    #[inline]
+    pub fn eq(x: u64, b: u8) -> u64 {
+        let t = x ^ (ONES * u64::from(b));
+        !(((t & LOW7) + LOW7) | t | LOW7)
+    }
+
+    /// Bytes in `lo..=hi` (no carries: every byte + (0x80 - lo) stays below 0x100).
+    #[inline]
+    pub fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
+        let ge_lo = x + ONES * u64::from(0x80 - lo);
+        let gt_hi = x + ONES * u64::from(0x80 - hi - 1);
+        ge_lo & !gt_hi & HIGH
+    }
+}
+
 /// Capital sigma: lowercases to σ or ς depending on its neighbours.
 const CAPITAL_SIGMA: char = '\u{3A3}';
 /// JS whitespace that is also Unicode Case_Ignorable (a format character), so
 /// it does not end a word for the Final_Sigma rule.
 const ZWNBSP: char = '\u{FEFF}';
 
-/// Collapses whitespace runs to one space (none leading or trailing) while
-/// appending to `out`, optionally lowercasing.
+/// Appends normalized text to `out`. Spaces are written eagerly (one per
+/// whitespace run, none at the start); the caller drops a trailing one.
 struct Collapser<'a> {
     out: &'a mut Vec<u8>,
-    pending_space: bool,
+    /// The last byte written is a collapsed space, or nothing was written yet.
+    last_space: bool,
 }
 
 impl Collapser<'_> {
-    #[inline]
-    fn space(&mut self) {
-        self.pending_space = !self.out.is_empty();
+    /// An ASCII segment, branch-free: every byte is written (mapped) and the
+    /// write position advances unless it is a space after a space. Word
+    /// boundaries then cost no mispredicted branches.
+    fn ascii(&mut self, seg: &[u8], map: &[u8; 128]) {
+        let start = self.out.len();
+        self.out.resize(start + seg.len(), 0);
+        let dst = &mut self.out[start..];
+        let mut j = 0;
+        let mut last = usize::from(self.last_space);
+        let lower = map[usize::from(b'A')] == b'a';
+        let mut chunks = seg.chunks_exact(8);
+        for chunk in &mut chunks {
+            // Eight bytes at once when they need no collapsing: no \t-\r, no
+            // two spaces in a row (also across the previous chunk).
+            let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            let sp = swar::eq(x, b' ');
+            if swar::in_range(x, b'\t', b'\r') == 0
+                && sp & (sp << 8) == 0
+                && (last == 0 || sp & 0x80 == 0)
+            {
+                let y = if lower {
+                    x | (swar::in_range(x, b'A', b'Z') >> 2)
+                } else {
+                    x
+                };
+                dst[j..j + 8].copy_from_slice(&y.to_le_bytes());
+                j += 8;
+                last = usize::from(sp >> 63 == 1);
+                continue;
+            }
+            for &c in chunk {
+                let m = map[usize::from(c & 0x7f)];
+                let space = usize::from(m == b' ');
+                dst[j] = m;
+                j += 1 - (space & last);
+                last = space;
+            }
+        }
+        for &c in chunks.remainder() {
+            let m = map[usize::from(c & 0x7f)];
+            let space = usize::from(m == b' ');
+            dst[j] = m;
+            j += 1 - (space & last);
+            last = space;
+        }
+        self.out.truncate(start + j);
+        self.last_space = last == 1;
     }
 
-    #[inline]
-    fn flush_space(&mut self) {
-        if self.pending_space {
+    fn space(&mut self) {
+        if !self.last_space {
             self.out.push(b' ');
-            self.pending_space = false;
+            self.last_space = true;
         }
     }
 
     fn run(&mut self, text: &str, lower: bool) {
         let b = text.as_bytes();
-        // Where the current word began (in `text` and in `out`): the span a
-        // capital sigma's context can reach. Only whitespace other than U+FEFF
-        // ends it, since U+FEFF is case-ignorable.
-        let (mut word_text, mut word_out, mut word_pending) =
-            (0, self.out.len(), self.pending_space);
+        let map = if lower { &ASCII_LOWER } else { &ASCII_KEEP };
+        // Where the current word began (in `text` and in `out`): the reach of
+        // a capital sigma's context. Only whitespace other than U+FEFF ends
+        // a word, since U+FEFF is case-ignorable.
+        let (mut word_text, mut word_out, mut word_last) = (0, self.out.len(), self.last_space);
         let mut i = 0;
         while i < b.len() {
-            let class = CLASS[usize::from(b[i])];
-            if class == SPACE {
-                self.space();
-                i += 1;
-                (word_text, word_out, word_pending) = (i, self.out.len(), self.pending_space);
-                continue;
-            }
-            if class != NON_ASCII {
-                // A run of ASCII non-space bytes: copy, lowercasing A-Z.
-                self.flush_space();
-                let start = i;
-                while i < b.len() && CLASS[usize::from(b[i])] <= UPPER {
-                    i += 1;
+            if b[i] < 0x80 {
+                let end = i + ascii_prefix_len(&b[i..]);
+                self.ascii(&b[i..end], map);
+                // The segment's ASCII bytes after its last whitespace map 1:1 to `out`.
+                if let Some(k) = b[i..end].iter().rposition(|&c| map[usize::from(c)] == b' ') {
+                    word_text = i + k + 1;
+                    word_out = self.out.len() - (end - word_text);
+                    word_last = true;
                 }
-                if lower {
-                    self.out
-                        .extend(b[start..i].iter().map(u8::to_ascii_lowercase));
-                } else {
-                    self.out.extend_from_slice(&b[start..i]);
-                }
+                i = end;
                 continue;
             }
             let ch = text[i..].chars().next().expect("i is on a char boundary");
@@ -149,7 +207,7 @@ impl Collapser<'_> {
                 self.space();
                 i += len;
                 if ch != ZWNBSP {
-                    (word_text, word_out, word_pending) = (i, self.out.len(), self.pending_space);
+                    (word_text, word_out, word_last) = (i, self.out.len(), true);
                 }
                 continue;
             }
@@ -161,12 +219,11 @@ impl Collapser<'_> {
                     .find(|&(_, c)| is_js_whitespace(c) && c != ZWNBSP)
                     .map_or(text.len(), |(k, _)| i + k);
                 self.out.truncate(word_out);
-                self.pending_space = word_pending;
+                self.last_space = word_last;
                 self.run(&text[word_text..end].to_lowercase(), false);
                 i = end;
                 continue;
             }
-            self.flush_space();
             if !lower || lowercase_is_identity(ch) {
                 self.out.extend_from_slice(&b[i..i + len]);
             } else {
@@ -176,20 +233,45 @@ impl Collapser<'_> {
                         .extend_from_slice(l.encode_utf8(&mut tmp).as_bytes());
                 }
             }
+            self.last_space = false;
             i += len;
         }
     }
+}
+
+/// Length of the leading run of ASCII bytes, eight bytes at a time.
+fn ascii_prefix_len(b: &[u8]) -> usize {
+    let mut n = 0;
+    for chunk in b.chunks_exact(8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let high = word & 0x8080_8080_8080_8080;
+        if high != 0 {
+            return n + (high.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    n + b[n..]
+        .iter()
+        .position(|&c| c >= 0x80)
+        .unwrap_or(b.len() - n)
 }
 
 /// `normalize` into a byte buffer (cleared first): the hash's input.
 fn normalize_bytes(text: &str, out: &mut Vec<u8>) {
     out.clear();
     out.reserve(text.len());
-    Collapser {
+    let mut c = Collapser {
         out,
-        pending_space: false,
+        last_space: true,
+    };
+    if text.is_ascii() {
+        c.ascii(text.as_bytes(), &ASCII_LOWER);
+    } else {
+        c.run(text, true);
     }
-    .run(text, true);
+    if c.last_space && !out.is_empty() {
+        out.pop();
+    }
 }
 
 /// `text.toLowerCase().replace(/\s+/g, ' ').trim()` into `out` (cleared first).
@@ -329,6 +411,11 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn ascii_matches_reference(s in "[ \t\n\u{b}\u{c}\r\u{1c}-\u{1f}a-zA-Z0-9.,!#@]{0,80}") {
+            prop_assert_eq!(normalize(&s), reference(&s));
+        }
+
         #[test]
         fn matches_reference(s in "(\\PC|[\u{9}-\u{D} \u{85}\u{A0}\u{2000}-\u{200B}\u{FEFF}Σσς])*") {
             prop_assert_eq!(normalize(&s), reference(&s));

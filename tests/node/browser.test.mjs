@@ -3,35 +3,23 @@
 // a user. Set XBOT_BACKEND to a list without `chromium` (or `all`) to skip.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium } from 'playwright-core';
-import { startServer } from '../../web/server.mjs';
 import { root } from './backends.mjs';
+import { launchChromium } from './chromium.mjs';
 import { normalize } from './reference.mjs';
 
 const wanted = (process.env.XBOT_BACKEND ?? 'all').split(',');
 const skip = !wanted.includes('all') && !wanted.includes('chromium');
 
 describe('wasm in Chromium', { skip }, () => {
-  let server, url, context, profile;
+  let browser, context, url;
   before(async () => {
-    ({ server, url } = await startServer(0));
-    profile = mkdtempSync(join(tmpdir(), 'xbot-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
+    ({ context, url } = browser);
   });
-  after(async () => {
-    await context?.close();
-    server?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
-  });
+  after(() => browser?.close());
 
   test('the shared vectors pass', async () => {
     const page = await context.newPage();

@@ -1,0 +1,28 @@
+// Headless Debian Chromium through playwright-core, with the flags this closed
+// network needs (no background networking), a fresh profile, and a loopback
+// static server for the repo's browser files.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { startServer } from '../../web/server.mjs';
+
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** Starts the server and Chromium; `close()` stops both and removes the profile. */
+export async function launchChromium() {
+  const { server, url } = await startServer(0);
+  const profile = mkdtempSync(join(tmpdir(), 'xbot-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+  const close = async () => {
+    await context.close();
+    server.close();
+    rmSync(profile, { recursive: true, force: true });
+  };
+  return { context, url, close };
+}
