@@ -65,6 +65,43 @@ fn lowercase_is_identity(ch: char) -> bool {
     table[(c / 64) as usize] >> (c % 64) & 1 == 1
 }
 
+/// Code points below this (Latin, Greek, Cyrillic) have their lowercase
+/// mapping cached: the common uppercase letters then skip std's binary search.
+const SMALL_TABLE_END: u32 = 0x530;
+
+/// The single-character lowercase of `ch` from a small cached table, or
+/// `None` (outside the table, or a multi-character mapping like U+0130).
+#[inline]
+fn small_lowercase(ch: char) -> Option<char> {
+    static TABLE: OnceLock<Box<[u16]>> = OnceLock::new();
+    let c = ch as u32;
+    if c >= SMALL_TABLE_END {
+        return None;
+    }
+    let table = TABLE.get_or_init(|| {
+        (0..SMALL_TABLE_END)
+            .map(|cp| {
+                let mut l = char::from_u32(cp)
+                    .expect("below the surrogates")
+                    .to_lowercase();
+                match (l.len(), l.next()) {
+                    (1, Some(x)) if (x as u32) < 0x1_0000 => x as u16,
+                    _ => 0,
+                }
+            })
+            .collect()
+    });
+    char::from_u32(u32::from(table[c as usize])).filter(|&l| l != '\0')
+}
+
+/// Appends 1-4 bytes without a `memcpy` call.
+#[inline]
+fn push_small(out: &mut Vec<u8>, bytes: &[u8]) {
+    for &x in bytes {
+        out.push(x);
+    }
+}
+
 /// ASCII byte -> its normalized byte: A-Z lowercased, JS whitespace
 /// (\t \n \v \f \r and space; not 0x1C-0x1F) to a space.
 static ASCII_LOWER: [u8; 128] = ascii_map(true);
@@ -114,6 +151,46 @@ const CAPITAL_SIGMA: char = '\u{3A3}';
 /// JS whitespace that is also Unicode Case_Ignorable (a format character), so
 /// it does not end a word for the Final_Sigma rule.
 const ZWNBSP: char = '\u{FEFF}';
+
+/// What a neighbour of a capital sigma says about its Final_Sigma context:
+/// `Some(true)` cased (and not case-ignorable), `Some(false)` neither cased
+/// nor case-ignorable (the context ends there), `None` when it might be
+/// case-ignorable (some characters, like U+0345, are both): the caller then
+/// falls back to std. Only blocks whose letters are all plain Lu/Ll/Lt are
+/// decided here: ASCII, Latin-1 to Latin Extended-B, Greek, Cyrillic.
+fn sigma_neighbour(c: Option<char>) -> Option<bool> {
+    let Some(c) = c else { return Some(false) };
+    let letter = || {
+        c.is_lowercase()
+            || c.is_uppercase()
+            || matches!(c, '\u{1C5}' | '\u{1C8}' | '\u{1CB}' | '\u{1F2}')
+    };
+    match c {
+        // The only case-ignorable ASCII characters are ' . : ^ `.
+        '\'' | '.' | ':' | '^' | '`' => None,
+        _ if c.is_ascii() => Some(c.is_ascii_alphabetic()),
+        '\u{C0}'..='\u{24F}'
+        | '\u{386}'
+        | '\u{388}'..='\u{3FF}'
+        | '\u{400}'..='\u{481}'
+        | '\u{48A}'..='\u{4FF}'
+            if letter() =>
+        {
+            Some(true)
+        }
+        _ if is_js_whitespace(c) && c != ZWNBSP => Some(false),
+        _ => None,
+    }
+}
+
+/// Unicode's Final_Sigma for a capital sigma between `before` and `after`,
+/// decided from its direct neighbours; `None` when a neighbour may be
+/// case-ignorable and the full rule is needed.
+fn final_sigma(before: &str, after: &str) -> Option<bool> {
+    let preceded_by_cased = sigma_neighbour(before.chars().next_back())?;
+    let followed_by_cased = sigma_neighbour(after.chars().next())?;
+    Some(preceded_by_cased && !followed_by_cased)
+}
 
 /// Appends normalized text to `out`. Spaces are written eagerly (one per
 /// whitespace run, none at the start); the caller drops a trailing one.
@@ -212,7 +289,15 @@ impl Collapser<'_> {
                 continue;
             }
             if lower && ch == CAPITAL_SIGMA {
-                // Redo this word with std's lowercasing, which implements the
+                if let Some(is_final) = final_sigma(&text[..i], &text[i + len..]) {
+                    self.out
+                        .extend_from_slice(if is_final { "ς" } else { "σ" }.as_bytes());
+                    self.last_space = false;
+                    i += len;
+                    continue;
+                }
+                // A case-ignorable neighbour (e.g. a combining mark): redo this
+                // word with std's lowercasing, which implements the full
                 // Final_Sigma context exactly as JS does.
                 let end = text[i..]
                     .char_indices()
@@ -225,12 +310,14 @@ impl Collapser<'_> {
                 continue;
             }
             if !lower || lowercase_is_identity(ch) {
-                self.out.extend_from_slice(&b[i..i + len]);
+                push_small(self.out, &b[i..i + len]);
+            } else if let Some(l) = small_lowercase(ch) {
+                let mut tmp = [0u8; 4];
+                push_small(self.out, l.encode_utf8(&mut tmp).as_bytes());
             } else {
                 let mut tmp = [0u8; 4];
                 for l in ch.to_lowercase() {
-                    self.out
-                        .extend_from_slice(l.encode_utf8(&mut tmp).as_bytes());
+                    push_small(self.out, l.encode_utf8(&mut tmp).as_bytes());
                 }
             }
             self.last_space = false;

@@ -17,7 +17,7 @@ const inputs = [
   ...ws.map((cp) => `a${String.fromCodePoint(cp)}B`),
   ...ws.map((cp) => `${String.fromCodePoint(cp)}x${String.fromCodePoint(cp)}`),
   'a\u0085b', 'a\u180eb', 'a\u200bb', 'a\u001cb', '\ufeffBOM\ufeff',
-  'ΟΔΟΣ', 'Σ', 'ΑΣ Β', 'ΑΣ\u0301 Β', 'ΑΣ.', 'Σa', 'aΣb', '\u0130stanbul', 'İİ', 'STRASSE ẞ', 'ǄǅǆǇ', '𐐀𐐁', 'K Ω Å',
+  'ΟΔΟΣ', 'Σ', 'ΑΣ Β', 'ΑΣ\u0301 Β', 'ΑΣ.', 'Σa', 'aΣb', 'ΑΣ\u0345', 'ΑΣ\u0345Β', "ΑΣ'", "ΑΣ'Β", 'ΑΣ\ufeffΒ', 'ΑΣ\u00a0Β', 'ÀΣ', 'ЖΣ', 'ΣΣΣ', '1Σ', 'ʰΣ', '\u0130stanbul', 'İİ', 'STRASSE ẞ', 'ǄǅǆǇ', '𐐀𐐁', 'K Ω Å',
   'Caf\u00e9 vs Cafe\u0301', '👍🏽 Great   THREAD 🧵', '中文 テスト 한국어', 'Ａｂｃ full-width', 'tab\t\tand  spaces',
   'Just shipped v2.0 of our bot!  #Rust #Redis\n\nhttps://example.com/x?y=1',
   'x'.repeat(280), 'Ab '.repeat(93) + 'Z', ('Mixed Ünïcödé ΣΊΣΥΦΟΣ 🚀  ').repeat(10),
