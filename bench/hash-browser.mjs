@@ -19,7 +19,7 @@ try {
 if (bench.error) throw new Error(bench.error);
 
 const wasmFile = readFileSync(join(root, 'bindings-wasm/pkg/xbot_redis_bg.wasm'));
-const glue = readFileSync(join(root, 'bindings-wasm/pkg/xbot_redis.js'));
+const glue = Buffer.concat(['xbot_redis.js', 'index.js'].map((f) => readFileSync(join(root, 'bindings-wasm/pkg', f))));
 const size = {
   wasmBytes: wasmFile.length,
   wasmGzip: gzipSync(wasmFile, { level: 9 }).length,

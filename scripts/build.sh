@@ -17,5 +17,5 @@ if [ "$what" = all ] || [ "$what" = wasm ]; then
     target/wasm32-unknown-unknown/wasm/xbot_redis_wasm.wasm
   npx wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals bindings-wasm/pkg/xbot_redis_bg.wasm -o bindings-wasm/pkg/xbot_redis_bg.wasm
-  cp bindings-wasm/package.json bindings-wasm/pkg/package.json
+  cp bindings-wasm/package.json bindings-wasm/js/index.js bindings-wasm/js/index.d.ts bindings-wasm/pkg/
 fi

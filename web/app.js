@@ -1,6 +1,6 @@
 // The preview page: loads the wasm once, then recomputes on every keystroke
 // (coalesced to one update per animation frame, so 10 KB drafts stay smooth).
-import init, { buildKey, contentHash, normalizeContent } from '../bindings-wasm/pkg/xbot_redis.js';
+import init, { buildKey, contentHash, normalizeContent } from '../bindings-wasm/pkg/index.js';
 
 const $ = (id) => document.getElementById(id);
 const [draftA, draftB, prefix, status] = [$('draft-a'), $('draft-b'), $('prefix'), $('status')];

@@ -69,6 +69,31 @@ pub fn content_hash(text: &str) -> String {
     api::content_hash(text)
 }
 
+/// `contentHashBatch` of texts given as one UTF-8 buffer and their byte
+/// lengths; returns the hex hashes concatenated (64 characters each). The
+/// package's `contentHashBatch` uses this: one copy in, one string out,
+/// instead of one glue conversion per text each way.
+#[wasm_bindgen(js_name = contentHashBatchUtf8)]
+pub fn content_hash_batch_utf8(bytes: &[u8], lengths: &[u32]) -> Result<String, JsValue> {
+    let bad = |reason: String| {
+        err(xbot_core::Error::InvalidJson {
+            what: "UTF-8 batch",
+            reason,
+        })
+    };
+    let mut texts = Vec::with_capacity(lengths.len());
+    let mut at = 0usize;
+    for &n in lengths {
+        let end = at + n as usize;
+        let chunk = bytes
+            .get(at..end)
+            .ok_or_else(|| bad("lengths exceed the buffer".into()))?;
+        texts.push(std::str::from_utf8(chunk).map_err(|e| bad(e.to_string()))?);
+        at = end;
+    }
+    Ok(api::content_hash_batch(&texts).concat())
+}
+
 /// `contentHash` for many texts in one call.
 #[wasm_bindgen(js_name = contentHashBatch)]
 pub fn content_hash_batch(texts: Vec<String>) -> Vec<String> {

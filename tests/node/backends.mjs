@@ -9,7 +9,7 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
 
 export async function loadWasm() {
-  const pkg = await import(join(root, 'bindings-wasm/pkg/xbot_redis.js'));
+  const pkg = await import(join(root, 'bindings-wasm/pkg/index.js'));
   pkg.initSync({ module: readFileSync(join(root, 'bindings-wasm/pkg/xbot_redis_bg.wasm')) });
   return pkg;
 }

@@ -6,7 +6,7 @@ import {
   normalizeContent, queueScore, retryDelayMs, sampleBeta, thompsonSelect,
   type BuiltKey, type CatalogEntry, type ClassifiedKey, type DecodedScore, type Selection,
 } from 'xbot-redis';
-import * as web from '../../bindings-wasm/pkg/xbot_redis.js';
+import * as web from '../../bindings-wasm/pkg/index.js';
 
 const n: string = normalizeContent('  Hello  World ');
 const h: string = contentHash(n);

@@ -1,0 +1,32 @@
+// The browser package's entry point: everything wasm-bindgen generated, with
+// `contentHashBatch` moving all texts in one buffer and all hashes out in one
+// string (per-text glue conversions cost more than the hashing).
+import * as raw from './xbot_redis.js';
+
+export * from './xbot_redis.js';
+export { default } from './xbot_redis.js';
+
+const encoder = new TextEncoder();
+let scratch = new Uint8Array(1 << 16);
+
+/** `contentHash` for many texts in one call. */
+export function contentHashBatch(texts) {
+  if (!Array.isArray(texts)) throw new TypeError('expected an array of strings');
+  let units = 0;
+  for (const t of texts) {
+    if (typeof t !== 'string') throw new TypeError(`expected a string, got ${typeof t}`);
+    units += t.length;
+  }
+  if (scratch.length < units * 3) scratch = new Uint8Array(units * 3);
+  const lengths = new Uint32Array(texts.length);
+  let at = 0;
+  for (let i = 0; i < texts.length; i++) {
+    const { written } = encoder.encodeInto(texts[i], scratch.subarray(at));
+    lengths[i] = written;
+    at += written;
+  }
+  const hex = raw.contentHashBatchUtf8(scratch.subarray(0, at), lengths);
+  const out = new Array(texts.length);
+  for (let i = 0; i < texts.length; i++) out[i] = hex.slice(i * 64, i * 64 + 64);
+  return out;
+}
