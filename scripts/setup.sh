@@ -11,6 +11,7 @@ log() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 need_apt=()
 command -v node >/dev/null || need_apt+=(nodejs npm)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)          # browser tests (headless)
+command -v redis-server >/dev/null || need_apt+=(redis-server) # tests start private servers
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]} (apt)"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

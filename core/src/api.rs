@@ -120,6 +120,17 @@ pub fn logistic_score(weights: &model::LogisticModel, features: &model::Features
     weights.score(features)
 }
 
+/// The seven keys of `queue` in the order the queue scripts take them.
+pub fn queue_keys(queue: &str, options: Option<KeyOptions>) -> Result<Vec<String>> {
+    let ctx = options.unwrap_or_default().context()?;
+    Ok(keys::queue_keys(queue::QueueName::parse(queue)?, &ctx).to_vec())
+}
+
+/// The Lua scripts of the Redis protocol (name, number of keys, source).
+pub fn scripts() -> &'static [crate::scripts::LuaScript] {
+    crate::scripts::SCRIPTS
+}
+
 /// Parses a JSON argument (for bindings that receive objects as JSON).
 pub fn from_json<T: serde::de::DeserializeOwned>(
     what: &'static str,

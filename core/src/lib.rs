@@ -8,6 +8,7 @@
 //! - [`queue`]: items, scores, retry policy.
 //! - [`bandit`]: seeded Beta sampling and Thompson selection.
 //! - [`model`]: logistic scoring and online updates.
+//! - [`scripts`]: the Redis protocol as Lua scripts (one per state transition).
 //! - [`time`]: UTC buckets and ISO-8601 timestamps.
 
 pub mod api;
@@ -17,6 +18,7 @@ mod error;
 pub mod keys;
 pub mod model;
 pub mod queue;
+pub mod scripts;
 pub mod time;
 
 pub use error::{Error, Result};

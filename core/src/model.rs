@@ -155,27 +155,23 @@ mod tests {
         let data: Vec<(Features, bool)> = (0..200)
             .map(|i| (f(&[("x", (i % 20) as f64 / 10.0 - 1.0)]), i % 20 >= 10))
             .collect();
-        let first = data
-            .iter()
-            .map(|(x, y)| {
-                m.clone()
-                    .sgd_step(x, f64::from(u8::from(*y)), 0.5, 0.0)
-                    .unwrap()
-            })
-            .sum::<f64>();
+        // Log-loss over the data set (sgd_step reports the loss before stepping).
+        let total_loss = |m: &LogisticModel| -> f64 {
+            data.iter()
+                .map(|(x, y)| {
+                    m.clone()
+                        .sgd_step(x, f64::from(u8::from(*y)), 0.5, 0.0)
+                        .unwrap()
+                })
+                .sum()
+        };
+        let first = total_loss(&m);
         for _ in 0..20 {
             for (x, y) in &data {
                 m.sgd_step(x, f64::from(u8::from(*y)), 0.5, 1e-4).unwrap();
             }
         }
-        let last = data
-            .iter()
-            .map(|(x, y)| {
-                m.clone()
-                    .sgd_step(x, f64::from(u8::from(*y)), 0.5, 0.0)
-                    .unwrap()
-            })
-            .sum::<f64>();
+        let last = total_loss(&m);
         assert!(last < first / 3.0, "loss {first} -> {last}");
         let pairs: Vec<_> = data
             .iter()

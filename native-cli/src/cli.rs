@@ -65,6 +65,23 @@ pub enum Command {
         #[command(subcommand)]
         command: BanditCommand,
     },
+    /// Check Redis: PING latency, a write/read/TTL probe, memory and eviction policy.
+    Health {
+        /// Exit 1 when the eviction policy can drop queues, locks or dedup markers.
+        #[arg(long)]
+        strict: bool,
+        /// Name of this instance's probe key (default: hostname-pid).
+        #[arg(long, env = "XBOT_INSTANCE")]
+        instance: Option<String>,
+        /// Memory budget in bytes (warns above it).
+        #[arg(long, env = "REDIS_MAX_MEMORY")]
+        max_memory: Option<u64>,
+    },
+    /// Queue operations (QUEUE: sync_to_supabase, analytics_processing, pending_posts).
+    Queue {
+        #[command(subcommand)]
+        command: QueueCommand,
+    },
     /// Backoff before retry ATTEMPT (1-based) of QUEUE; null = dead-letter.
     Retry {
         queue: String,
@@ -114,5 +131,83 @@ pub enum BanditCommand {
         seed: f64,
         #[arg(long, default_value_t = 1)]
         count: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// Add an item → {"id", "status", "score"}; the same --id twice is a no-op.
+    Push {
+        queue: String,
+        /// Item type, e.g. `tweet_upsert`.
+        #[arg(long = "type")]
+        kind: String,
+        /// Priority 0-100 (default: the queue's).
+        #[arg(long, allow_negative_numbers = true)]
+        priority: Option<f64>,
+        /// Payload, JSON.
+        #[arg(long)]
+        data: String,
+        /// Item id (default: generated, time-ordered).
+        #[arg(long)]
+        id: Option<String>,
+        /// Not before this time (epoch ms): the item waits in the delayed set.
+        #[arg(long)]
+        not_before_ms: Option<u64>,
+    },
+    /// Lease the best ready item → the item plus `token`, or null when empty.
+    Reserve {
+        queue: String,
+        #[arg(long, default_value_t = xbot_redis::ops::queue::DEFAULT_LEASE_MS)]
+        lease_ms: u64,
+    },
+    /// Complete a reserved item.
+    Ack {
+        queue: String,
+        id: String,
+        #[arg(long)]
+        token: String,
+    },
+    /// Record a failed attempt → {"outcome": "retry"|"dead", "retryAt"?}.
+    Fail {
+        queue: String,
+        id: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long)]
+        error: String,
+    },
+    /// Extend a lease → {"leaseDeadlineMs"}.
+    Extend {
+        queue: String,
+        id: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long, default_value_t = xbot_redis::ops::queue::DEFAULT_LEASE_MS)]
+        lease_ms: u64,
+    },
+    /// Depth, in-flight, delayed, dead and oldest age (all queues without QUEUE).
+    Stats { queue: Option<String> },
+    /// List dead-lettered items with their last error.
+    Dead {
+        queue: String,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Move dead-lettered items back to ready (ID, or the oldest --limit with --all).
+    Requeue {
+        queue: String,
+        #[arg(required_unless_present = "all")]
+        id: Option<String>,
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Hand expired leases back (retry with backoff, or dead-letter).
+    Reap {
+        queue: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
     },
 }

@@ -4,9 +4,13 @@
 //! Errors go to stderr, as `{"error":{"code","message"}}` with `--json`.
 
 mod cli;
+mod commands;
 mod pure;
 
+use xbot_redis::error;
+
 use clap::Parser;
+use cli::Command;
 use std::process::ExitCode;
 
 /// Why a command did not succeed.
@@ -16,6 +20,8 @@ pub enum Failure {
     Usage(xbot_core::Error),
     /// The command ran but failed: exit 1.
     Failed(anyhow::Error),
+    /// A Redis operation failed (exit 1), or its input was bad (exit 2).
+    Op(error::OpError),
     /// Nothing to report beyond what was printed (e.g. `classify` of an unknown key): exit 1.
     Silent,
 }
@@ -49,10 +55,35 @@ fn report(json: bool, code: &str, message: &str) {
     }
 }
 
+/// Runs a Redis subcommand on a small runtime and prints its JSON.
+fn run_redis(cli: cli::Cli) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let outcome = runtime
+        .block_on(commands::run(&cli.global, cli.command))
+        .map_err(Failure::Op)?;
+    let text = if cli.global.json {
+        serde_json::to_string(&outcome.output)
+    } else {
+        serde_json::to_string_pretty(&outcome.output)
+    };
+    println!("{}", text.expect("JSON values serialize"));
+    if outcome.success {
+        Ok(())
+    } else {
+        Err(Failure::Silent)
+    }
+}
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let json = cli.global.json;
-    match pure::run(cli) {
+    let result = match cli.command {
+        Command::Health { .. } | Command::Queue { .. } => run_redis(cli),
+        _ => pure::run(cli),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(e)) => {
             report(json, e.code(), &e.to_string());
@@ -61,6 +92,10 @@ fn main() -> ExitCode {
         Err(Failure::Failed(e)) => {
             report(json, "FAILED", &format!("{e:#}"));
             ExitCode::from(1)
+        }
+        Err(Failure::Op(e)) => {
+            report(json, e.code(), &e.to_string());
+            ExitCode::from(if e.is_usage() { 2 } else { 1 })
         }
         Err(Failure::Silent) => ExitCode::from(1),
     }

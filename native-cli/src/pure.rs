@@ -125,6 +125,9 @@ pub fn run(cli: Cli) -> Result {
                     .join("\n")
             })
         }
+        Command::Health { .. } | Command::Queue { .. } => {
+            unreachable!("Redis commands are dispatched in main")
+        }
         Command::Retry {
             queue,
             attempt,

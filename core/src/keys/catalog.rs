@@ -259,12 +259,12 @@ pub static FAMILIES: &[Family] = &[
         "Reserved items: id -> lease deadline (epoch ms)"
     ),
     family!(
-        "queue.tokens",
-        "queue:{{{queue}}}:tokens",
+        "queue.meta",
+        "queue:{{{queue}}}:meta",
         [QUEUE[0]],
         Hash,
         Ttl::None,
-        "Owner token of each reserved item: id -> token"
+        "Per-item state: <id>:p priority, <id>:r failed attempts, <id>:e last error, <id>:t lease token"
     ),
     family!(
         "queue.delayed",

@@ -166,3 +166,46 @@ pub fn catalog_markdown() -> String {
     }
     md
 }
+
+/// The seven keys of a queue, in the order every queue script takes them:
+/// ready, items, meta, in-flight, delayed, dead, seq. They share the hash tag
+/// `{<queue>}`, so one script may touch them all in Redis Cluster.
+pub fn queue_keys(queue: crate::queue::QueueName, ctx: &KeyContext) -> [String; 7] {
+    let q = queue.as_str();
+    let params: Params = [("queue".to_string(), q.to_string())].into();
+    let build = |family: &str, params: &Params| {
+        build_key(family, params, ctx)
+            .expect("queue families are valid")
+            .key
+    };
+    [
+        build(&format!("queue.{q}"), &Params::new()),
+        build("queue.items", &params),
+        build("queue.meta", &params),
+        build("queue.inflight", &params),
+        build("queue.delayed", &params),
+        build("queue.dead", &params),
+        build("queue.seq", &params),
+    ]
+}
+
+#[cfg(test)]
+mod queue_key_tests {
+    use super::*;
+    use crate::queue::QueueName;
+
+    #[test]
+    fn queue_keys_share_one_hash_tag() {
+        for q in QueueName::ALL {
+            let keys = queue_keys(q, &KeyContext::default());
+            let tag = format!("{{{}}}", q.as_str());
+            assert!(
+                keys.iter()
+                    .all(|k| k.starts_with("app:queue:") && k.contains(&tag)),
+                "{keys:?}"
+            );
+            assert_eq!(keys[0], format!("app:queue:{tag}"));
+            assert_eq!(keys[3], format!("app:queue:{tag}:inflight"));
+        }
+    }
+}

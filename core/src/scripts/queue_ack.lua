@@ -1,0 +1,18 @@
+-- queue_ack: complete an in-flight item; only the lease owner may.
+--
+-- KEYS[1] ready  KEYS[2] items  KEYS[3] meta  KEYS[4] inflight  KEYS[5] delayed
+-- KEYS[6] dead   KEYS[7] seq    (see queue_push.lua)
+-- ARGV[1] id   ARGV[2] owner token
+--
+-- Returns 1 acked, 0 not in flight (already acked, reaped or never reserved),
+-- -1 in flight under another token (the lease expired and was re-reserved).
+local id, token = ARGV[1], ARGV[2]
+if id == nil or id == '' or token == nil or token == '' then
+  return redis.error_reply('ERR queue_ack: id and token are required')
+end
+if redis.call('ZSCORE', KEYS[4], id) == false then return 0 end
+if redis.call('HGET', KEYS[3], id .. ':t') ~= token then return -1 end
+redis.call('ZREM', KEYS[4], id)
+redis.call('HDEL', KEYS[2], id)
+redis.call('HDEL', KEYS[3], id .. ':p', id .. ':r', id .. ':e', id .. ':t')
+return 1

@@ -1,0 +1,172 @@
+//! The subcommands that talk to Redis.
+
+use crate::cli::{Command, Global, QueueCommand};
+use serde_json::{json, Value};
+use xbot_core::keys::KeyContext;
+use xbot_core::queue::{Priority, QueueName};
+use xbot_redis::error::{OpError, OpResult};
+use xbot_redis::ops::{health, queue::Queue};
+use xbot_redis::redis::Redis;
+
+/// What a command printed, and whether it counts as success.
+pub struct Outcome {
+    pub output: Value,
+    pub success: bool,
+}
+
+fn ok(output: Value) -> OpResult<Outcome> {
+    Ok(Outcome {
+        output,
+        success: true,
+    })
+}
+
+fn queues(name: Option<&str>) -> OpResult<Vec<QueueName>> {
+    match name {
+        Some(n) => Ok(vec![QueueName::parse(n)?]),
+        None => Ok(QueueName::ALL.to_vec()),
+    }
+}
+
+pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
+    let ctx = KeyContext::resolve(g.prefix.as_deref(), g.app_env.as_deref())?;
+    // Validate the queue name before connecting, so bad input is exit 2 even without Redis.
+    if let Command::Queue { command } = &command {
+        queue_name_of(command).map(QueueName::parse).transpose()?;
+    }
+    let redis = Redis::connect(&g.redis_url, ctx).await?;
+    match command {
+        Command::Health {
+            strict,
+            instance,
+            max_memory,
+        } => {
+            let instance = instance.unwrap_or_else(default_instance);
+            let h = health::check(&redis, &instance, max_memory).await?;
+            let success = h.ok && (!strict || h.warnings.is_empty());
+            let mut output = serde_json::to_value(&h).expect("health serializes");
+            output["url"] = json!(xbot_redis::config::redact_url(&g.redis_url));
+            Ok(Outcome { output, success })
+        }
+        Command::Queue { command } => queue(&redis, command).await,
+        _ => unreachable!("pure commands are dispatched elsewhere"),
+    }
+}
+
+fn queue_name_of(c: &QueueCommand) -> Option<&str> {
+    match c {
+        QueueCommand::Push { queue, .. }
+        | QueueCommand::Reserve { queue, .. }
+        | QueueCommand::Ack { queue, .. }
+        | QueueCommand::Fail { queue, .. }
+        | QueueCommand::Extend { queue, .. }
+        | QueueCommand::Dead { queue, .. }
+        | QueueCommand::Requeue { queue, .. } => Some(queue),
+        QueueCommand::Stats { queue } | QueueCommand::Reap { queue, .. } => queue.as_deref(),
+    }
+}
+
+fn default_instance() -> String {
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    let host: String = host
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    format!(
+        "{}-{}",
+        if host.is_empty() { "host" } else { &host },
+        std::process::id()
+    )
+}
+
+async fn queue(redis: &Redis, command: QueueCommand) -> OpResult<Outcome> {
+    let q = |name: &str| {
+        QueueName::parse(name)
+            .map(|n| Queue::new(redis, n))
+            .map_err(OpError::from)
+    };
+    match command {
+        QueueCommand::Push {
+            queue,
+            kind,
+            priority,
+            data,
+            id,
+            not_before_ms,
+        } => {
+            let q = q(&queue)?;
+            let priority = match priority {
+                Some(p) => Priority::from_f64(p)?,
+                None => q.name.default_priority(),
+            };
+            let data: Value =
+                serde_json::from_str(&data).map_err(|e| xbot_core::Error::InvalidJson {
+                    what: "--data",
+                    reason: e.to_string(),
+                })?;
+            let pushed = q
+                .push(&kind, data, priority, id.as_deref(), not_before_ms)
+                .await?;
+            ok(serde_json::to_value(pushed).expect("serializes"))
+        }
+        QueueCommand::Reserve { queue, lease_ms } => {
+            let r = q(&queue)?.reserve(lease_ms).await?;
+            ok(r.map_or(Value::Null, |r| r.to_json()))
+        }
+        QueueCommand::Ack { queue, id, token } => {
+            q(&queue)?.ack(&id, &token).await?;
+            ok(json!({ "id": id, "acked": true }))
+        }
+        QueueCommand::Fail {
+            queue,
+            id,
+            token,
+            error,
+        } => {
+            let f = q(&queue)?.fail(&id, &token, &error).await?;
+            ok(serde_json::to_value(f).expect("serializes"))
+        }
+        QueueCommand::Extend {
+            queue,
+            id,
+            token,
+            lease_ms,
+        } => {
+            let deadline = q(&queue)?.extend(&id, &token, lease_ms).await?;
+            ok(json!({ "id": id, "leaseDeadlineMs": deadline }))
+        }
+        QueueCommand::Stats { queue } => {
+            let mut all = Vec::new();
+            for name in queues(queue.as_deref())? {
+                all.push(
+                    serde_json::to_value(Queue::new(redis, name).stats().await?)
+                        .expect("serializes"),
+                );
+            }
+            ok(if queue.is_some() {
+                all.remove(0)
+            } else {
+                Value::Array(all)
+            })
+        }
+        QueueCommand::Dead { queue, limit } => ok(Value::Array(q(&queue)?.dead(limit).await?)),
+        QueueCommand::Requeue {
+            queue,
+            id,
+            all: _,
+            limit,
+        } => {
+            let n = q(&queue)?.requeue(id.as_deref(), limit).await?;
+            ok(json!({ "requeued": n }))
+        }
+        QueueCommand::Reap { queue, limit } => {
+            let mut out = Vec::new();
+            for name in queues(queue.as_deref())? {
+                let (retried, dead) = Queue::new(redis, name).reap(limit).await?;
+                out.push(json!({ "queue": name.as_str(), "retried": retried, "dead": dead }));
+            }
+            ok(Value::Array(out))
+        }
+    }
+}

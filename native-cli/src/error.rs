@@ -1,0 +1,66 @@
+//! Errors of Redis operations, each with a stable code for `--json` output.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum OpError {
+    /// Bad input, rejected by the core before any I/O.
+    #[error(transparent)]
+    Core(#[from] xbot_core::Error),
+
+    #[error("cannot reach Redis at {url}: {source}")]
+    Connect {
+        url: String,
+        source: redis::RedisError,
+    },
+
+    #[error("Redis error on {what}: {source}")]
+    Redis {
+        what: String,
+        source: redis::RedisError,
+    },
+
+    #[error("key {key} holds a {found}, but the catalog says {expected}; remove or rename it (xbot-redis audit lists such keys)")]
+    WrongType {
+        key: String,
+        found: String,
+        expected: String,
+    },
+
+    #[error("queue {queue} is full ({capacity} items); raise the capacity or drain it")]
+    QueueFull { queue: String, capacity: u64 },
+
+    #[error("item {id} is not in flight on queue {queue} (already acked, failed, reaped, or never reserved)")]
+    NotInFlight { queue: String, id: String },
+
+    #[error("item {id} on queue {queue} is leased under another token (this lease expired and it was reserved again)")]
+    NotOwner { queue: String, id: String },
+
+    #[error("unexpected reply from {script}: {detail}")]
+    Protocol {
+        script: &'static str,
+        detail: String,
+    },
+}
+
+impl OpError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            OpError::Core(e) => e.code(),
+            OpError::Connect { .. } => "REDIS_UNREACHABLE",
+            OpError::Redis { .. } => "REDIS_ERROR",
+            OpError::WrongType { .. } => "WRONG_TYPE",
+            OpError::QueueFull { .. } => "QUEUE_FULL",
+            OpError::NotInFlight { .. } => "NOT_IN_FLIGHT",
+            OpError::NotOwner { .. } => "NOT_OWNER",
+            OpError::Protocol { .. } => "PROTOCOL_ERROR",
+        }
+    }
+
+    /// Bad input (exit 2) rather than a failure (exit 1).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, OpError::Core(_))
+    }
+}
+
+pub type OpResult<T> = Result<T, OpError>;

@@ -1,0 +1,8 @@
+//! The xbot-redis runner as a library: Redis connections, the protocol's
+//! typed operations, configuration helpers. The `xbot-redis` binary is a thin
+//! CLI over it.
+
+pub mod config;
+pub mod error;
+pub mod ops;
+pub mod redis;

@@ -1,0 +1,421 @@
+//! Queue operations: push, reserve, ack, fail, extend, reap, requeue, stats,
+//! dead-letter listing. At-least-once delivery: a reserved item is leased, and
+//! an expired lease hands the item back (counted as a failed attempt).
+
+use super::{new_item_id, now_ms, random_hex};
+use crate::error::{OpError, OpResult};
+use crate::redis::Redis;
+use redis::Value;
+use serde::Serialize;
+use serde_json::json;
+use xbot_core::keys::queue_keys;
+use xbot_core::queue::{retry_delay_ms, Priority, QueueItem, QueueName};
+
+/// Items promoted from delayed to ready per reserve call (keeps scripts short).
+const PROMOTE_PER_CALL: u32 = 100;
+/// Default lease of a reserved item.
+pub const DEFAULT_LEASE_MS: u64 = 30_000;
+
+/// One queue's keys on one connection.
+pub struct Queue<'a> {
+    redis: &'a Redis,
+    pub name: QueueName,
+    keys: [String; 7],
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pushed {
+    pub id: String,
+    /// `added`, `scheduled` (not before `dueMs`) or `exists` (same id already queued: nothing changed).
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_ms: Option<u64>,
+}
+
+/// A reserved item: the bot's item with the current `retryCount`, plus the lease.
+#[derive(Debug)]
+pub struct Reserved {
+    pub item: QueueItem,
+    pub token: String,
+    pub lease_deadline_ms: u64,
+}
+
+impl Reserved {
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(&self.item).expect("items serialize");
+        v["token"] = json!(self.token);
+        v["leaseDeadlineMs"] = json!(self.lease_deadline_ms);
+        v
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Failed {
+    /// `retry` or `dead`.
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<u64>,
+    pub attempts: u64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    pub queue: &'static str,
+    pub ready: u64,
+    pub in_flight: u64,
+    pub delayed: u64,
+    pub dead: u64,
+    /// Age of the oldest ready item, or `null` when none is ready.
+    pub oldest_age_ms: Option<u64>,
+}
+
+fn int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int(n) => Some(*n),
+        Value::BulkString(b) => std::str::from_utf8(b).ok()?.parse().ok(),
+        _ => None,
+    }
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
+        Value::SimpleString(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+impl<'a> Queue<'a> {
+    pub fn new(redis: &'a Redis, name: QueueName) -> Self {
+        Queue {
+            redis,
+            name,
+            keys: queue_keys(name, &redis.ctx),
+        }
+    }
+
+    /// Runs a queue script; a WRONGTYPE error is turned into one that names the key.
+    async fn run<T: redis::FromRedisValue>(
+        &self,
+        script: &'static str,
+        args: &[String],
+    ) -> OpResult<T> {
+        match self.redis.script(script, &self.keys, args).await {
+            Ok(v) => Ok(v),
+            Err(e) if e.code() == Some("WRONGTYPE") => {
+                Err(self.wrong_type().await.unwrap_or(OpError::Redis {
+                    what: format!("{script} on queue {}", self.name.as_str()),
+                    source: e,
+                }))
+            }
+            Err(e) => Err(OpError::Redis {
+                what: format!("{script} on queue {}", self.name.as_str()),
+                source: e,
+            }),
+        }
+    }
+
+    /// Finds which of the queue's keys has the wrong type.
+    async fn wrong_type(&self) -> Option<OpError> {
+        let expected = ["zset", "hash", "hash", "zset", "zset", "zset", "string"];
+        let mut conn = self.redis.conn.clone();
+        for (key, want) in self.keys.iter().zip(expected) {
+            let found: String = redis::cmd("TYPE")
+                .arg(key)
+                .query_async(&mut conn)
+                .await
+                .ok()?;
+            if found != "none" && found != want {
+                return Some(OpError::WrongType {
+                    key: key.clone(),
+                    found,
+                    expected: want.into(),
+                });
+            }
+        }
+        None
+    }
+
+    /// Adds an item. Without `id`, a unique time-ordered id is generated; with
+    /// one, pushing the same id again is a no-op (`status: "exists"`).
+    pub async fn push(
+        &self,
+        kind: &str,
+        data: serde_json::Value,
+        priority: Priority,
+        id: Option<&str>,
+        not_before_ms: Option<u64>,
+    ) -> OpResult<Pushed> {
+        let now = now_ms();
+        let id = id.map_or_else(|| new_item_id(now), str::to_string);
+        let mut item = QueueItem::new(&id, kind, data, priority, now as f64)?;
+        if let Some(nb) = not_before_ms {
+            item.not_before = Some(xbot_core::time::iso_string(nb as f64)?);
+        }
+        let capacity = self.redis.ctx.profile().queue_capacity;
+        let args = [
+            id.clone(),
+            item.to_json()?,
+            priority.get().to_string(),
+            capacity.to_string(),
+            not_before_ms.unwrap_or(0).to_string(),
+        ];
+        let reply: Vec<Value> = self.run("queue_push", &args).await?;
+        match (reply.first().and_then(int), reply.get(1), reply.get(2)) {
+            (Some(1), Some(score), None) => Ok(Pushed {
+                id,
+                status: "added",
+                score: int(score).map(|s| s as u64),
+                due_ms: None,
+            }),
+            (Some(1), Some(_), Some(due)) => Ok(Pushed {
+                id,
+                status: "scheduled",
+                score: None,
+                due_ms: int(due).map(|d| d as u64),
+            }),
+            (Some(0), _, _) => Ok(Pushed {
+                id,
+                status: "exists",
+                score: None,
+                due_ms: None,
+            }),
+            (Some(-1), _, _) => Err(OpError::QueueFull {
+                queue: self.name.as_str().into(),
+                capacity,
+            }),
+            _ => Err(OpError::Protocol {
+                script: "queue_push",
+                detail: format!("{reply:?}"),
+            }),
+        }
+    }
+
+    /// Leases the best ready item for `lease_ms`, or `None` when the queue is
+    /// empty. An item that fails validation is dead-lettered with the reason
+    /// and the next one is tried.
+    pub async fn reserve(&self, lease_ms: u64) -> OpResult<Option<Reserved>> {
+        for _ in 0..16 {
+            let token = random_hex();
+            let args = [
+                lease_ms.to_string(),
+                token.clone(),
+                PROMOTE_PER_CALL.to_string(),
+            ];
+            let reply: Option<Vec<Value>> = self.run("queue_reserve", &args).await?;
+            let Some(reply) = reply else { return Ok(None) };
+            let (Some(id), Some(body), Some(deadline), Some(attempts)) = (
+                reply.first().and_then(text),
+                reply.get(1).and_then(text),
+                reply.get(3).and_then(int),
+                reply.get(4).and_then(int),
+            ) else {
+                return Err(OpError::Protocol {
+                    script: "queue_reserve",
+                    detail: format!("{reply:?}"),
+                });
+            };
+            match QueueItem::from_json(&body) {
+                Ok(mut item) if item.id == id => {
+                    item.retry_count = attempts as u32;
+                    return Ok(Some(Reserved {
+                        item,
+                        token,
+                        lease_deadline_ms: deadline as u64,
+                    }));
+                }
+                Ok(_) => {
+                    self.bury(
+                        &id,
+                        &token,
+                        "stored item's id differs from its queue member",
+                    )
+                    .await?
+                }
+                Err(e) => {
+                    self.bury(&id, &token, &format!("invalid item: {e}"))
+                        .await?
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Dead-letters a reserved item that can never be processed.
+    async fn bury(&self, id: &str, token: &str, reason: &str) -> OpResult<()> {
+        let args = [
+            id.to_string(),
+            token.to_string(),
+            reason.to_string(),
+            "-1".to_string(),
+        ];
+        let _: Value = self.run("queue_fail", &args).await?;
+        Ok(())
+    }
+
+    fn owner_error(&self, id: &str, code: i64) -> OpError {
+        if code == 0 {
+            OpError::NotInFlight {
+                queue: self.name.as_str().into(),
+                id: id.into(),
+            }
+        } else {
+            OpError::NotOwner {
+                queue: self.name.as_str().into(),
+                id: id.into(),
+            }
+        }
+    }
+
+    /// Completes an item (only the lease owner may).
+    pub async fn ack(&self, id: &str, token: &str) -> OpResult<()> {
+        let code: i64 = self
+            .run("queue_ack", &[id.to_string(), token.to_string()])
+            .await?;
+        if code == 1 {
+            Ok(())
+        } else {
+            Err(self.owner_error(id, code))
+        }
+    }
+
+    /// Records a failed attempt: retry after the policy's backoff, or dead-letter.
+    pub async fn fail(&self, id: &str, token: &str, error: &str) -> OpResult<Failed> {
+        let mut conn = self.redis.conn.clone();
+        let done: Option<u64> = redis::cmd("HGET")
+            .arg(&self.keys[2])
+            .arg(format!("{id}:r"))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| OpError::Redis {
+                what: format!("attempts of {id}"),
+                source: e,
+            })?;
+        let attempt = done.unwrap_or(0) + 1;
+        let delay = retry_delay_ms(self.name.as_str(), attempt as f64, Some(id))?;
+        let args = [
+            id.to_string(),
+            token.to_string(),
+            error.to_string(),
+            delay.map_or(-1, |d| d as i64).to_string(),
+        ];
+        let reply: Value = self.run("queue_fail", &args).await?;
+        let parts = match &reply {
+            Value::Array(parts) => parts,
+            other => return Err(self.owner_error(id, int(other).unwrap_or(0))),
+        };
+        let (outcome, at, attempts) = (
+            parts.first().and_then(text),
+            parts.get(1).and_then(int),
+            parts.get(2).and_then(int),
+        );
+        match (outcome.as_deref(), at, attempts) {
+            (Some("retry"), Some(at), Some(n)) => Ok(Failed {
+                outcome: "retry",
+                retry_at: Some(at as u64),
+                attempts: n as u64,
+            }),
+            (Some("dead"), Some(_), Some(n)) => Ok(Failed {
+                outcome: "dead",
+                retry_at: None,
+                attempts: n as u64,
+            }),
+            _ => Err(OpError::Protocol {
+                script: "queue_fail",
+                detail: format!("{reply:?}"),
+            }),
+        }
+    }
+
+    /// Extends a lease to `lease_ms` from now; returns the new deadline.
+    pub async fn extend(&self, id: &str, token: &str, lease_ms: u64) -> OpResult<u64> {
+        let deadline: i64 = self
+            .run(
+                "queue_extend",
+                &[id.to_string(), token.to_string(), lease_ms.to_string()],
+            )
+            .await?;
+        if deadline > 0 {
+            Ok(deadline as u64)
+        } else {
+            Err(self.owner_error(id, deadline))
+        }
+    }
+
+    /// Hands expired leases back (retry with backoff, or dead); returns (retried, dead).
+    pub async fn reap(&self, limit: u32) -> OpResult<(u64, u64)> {
+        let p = self.name.retry_policy();
+        let args = [
+            p.max_attempts.to_string(),
+            p.base_ms.to_string(),
+            p.cap_ms.to_string(),
+            limit.to_string(),
+        ];
+        let (retried, dead): (u64, u64) = self.run("queue_reap", &args).await?;
+        Ok((retried, dead))
+    }
+
+    /// Moves dead items back to ready (`id`, or the oldest `limit` with `None`).
+    pub async fn requeue(&self, id: Option<&str>, limit: u32) -> OpResult<u64> {
+        self.run(
+            "queue_requeue",
+            &[id.unwrap_or("*").to_string(), limit.to_string()],
+        )
+        .await
+    }
+
+    pub async fn stats(&self) -> OpResult<Stats> {
+        let v: Vec<i64> = self.run("queue_stats", &[]).await?;
+        let [ready, in_flight, delayed, dead, oldest, now] = v[..] else {
+            return Err(OpError::Protocol {
+                script: "queue_stats",
+                detail: format!("{v:?}"),
+            });
+        };
+        Ok(Stats {
+            queue: self.name.as_str(),
+            ready: ready as u64,
+            in_flight: in_flight as u64,
+            delayed: delayed as u64,
+            dead: dead as u64,
+            oldest_age_ms: (oldest >= 0).then(|| (now - oldest).max(0) as u64),
+        })
+    }
+
+    /// The oldest `limit` dead-lettered items with their last error and attempts.
+    pub async fn dead(&self, limit: u32) -> OpResult<Vec<serde_json::Value>> {
+        let mut conn = self.redis.conn.clone();
+        let redis_err = |e| OpError::Redis {
+            what: format!("dead-letter set of {}", self.name.as_str()),
+            source: e,
+        };
+        let ids: Vec<(String, u64)> = redis::cmd("ZRANGE")
+            .arg(&self.keys[5])
+            .arg(0)
+            .arg(i64::from(limit) - 1)
+            .arg("WITHSCORES")
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_err)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for (id, died_at) in ids {
+            let (body, error, attempts): (Option<String>, Option<String>, Option<u64>) =
+                redis::pipe()
+                    .hget(&self.keys[1], &id)
+                    .hget(&self.keys[2], format!("{id}:e"))
+                    .hget(&self.keys[2], format!("{id}:r"))
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(redis_err)?;
+            let item =
+                body.map(|b| serde_json::from_str(&b).unwrap_or(serde_json::Value::String(b)));
+            out.push(json!({ "id": id, "diedAtMs": died_at, "error": error, "attempts": attempts.unwrap_or(0), "item": item }));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,289 @@
+//! The queue protocol against real redis-server processes.
+
+mod support;
+
+use serde_json::json;
+use std::collections::HashSet;
+use std::time::Duration;
+use support::RedisServer;
+use xbot_core::keys::{queue_keys, KeyContext};
+use xbot_core::queue::{Priority, QueueName};
+use xbot_redis::error::OpError;
+use xbot_redis::ops::queue::Queue;
+use xbot_redis::redis::Redis;
+
+async fn connect(server: &RedisServer) -> Redis {
+    Redis::connect(&server.url(), KeyContext::default())
+        .await
+        .unwrap()
+}
+
+fn p(n: u64) -> Priority {
+    Priority::new(n).unwrap()
+}
+
+#[tokio::test]
+async fn ten_thousand_items_come_out_by_priority_then_fifo() {
+    let server = RedisServer::start();
+    let redis = connect(&server).await;
+    let q = Queue::new(&redis, QueueName::AnalyticsProcessing);
+    let mut pushed = Vec::new();
+    for i in 0..10_000u64 {
+        let prio = (i * 7919) % 101; // all priorities, interleaved
+        let r = q
+            .push("metrics", json!({ "i": i }), p(prio), None, None)
+            .await
+            .unwrap();
+        assert_eq!(r.status, "added");
+        pushed.push((prio, i, r.id));
+    }
+    // Expected: priority descending, then push order.
+    pushed.sort_by_key(|(prio, i, _)| (std::cmp::Reverse(*prio), *i));
+    for (prio, i, id) in &pushed {
+        let r = q.reserve(60_000).await.unwrap().expect("an item");
+        assert_eq!(
+            (&r.item.id, r.item.priority.get() as u64),
+            (id, *prio),
+            "item {i}"
+        );
+        assert_eq!(r.item.data["i"], json!(i));
+    }
+    assert!(q.reserve(60_000).await.unwrap().is_none());
+    let s = q.stats().await.unwrap();
+    assert_eq!((s.ready, s.in_flight), (0, 10_000));
+}
+
+#[tokio::test]
+async fn eight_concurrent_reservers_never_share_an_item() {
+    let server = RedisServer::start();
+    let redis = connect(&server).await;
+    let q = Queue::new(&redis, QueueName::SyncToSupabase);
+    for i in 0..2_000 {
+        q.push("row", json!(i), p(50), None, None).await.unwrap();
+    }
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let redis = connect(&server).await;
+        tasks.push(tokio::spawn(async move {
+            let q = Queue::new(&redis, QueueName::SyncToSupabase);
+            let mut got = Vec::new();
+            while let Some(r) = q.reserve(60_000).await.unwrap() {
+                q.ack(&r.item.id, &r.token).await.unwrap();
+                got.push(r.item.id);
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let unique: HashSet<_> = all.iter().collect();
+    assert_eq!((all.len(), unique.len()), (2_000, 2_000));
+}
+
+#[tokio::test]
+async fn an_expired_lease_comes_back_exactly_once() {
+    let server = RedisServer::start();
+    let redis = connect(&server).await;
+    let q = Queue::new(&redis, QueueName::SyncToSupabase);
+    q.push("row", json!({}), p(50), Some("lost-1"), None)
+        .await
+        .unwrap();
+    let first = q.reserve(100).await.unwrap().unwrap(); // the consumer "dies" holding it
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(q.reap(100).await.unwrap(), (1, 0));
+    assert!(
+        q.reserve(60_000).await.unwrap().is_none(),
+        "waits out its backoff first"
+    );
+    tokio::time::sleep(Duration::from_millis(1_100)).await; // sync_to_supabase backoff: 1 s
+    let again = q.reserve(60_000).await.unwrap().unwrap();
+    assert_eq!(
+        (again.item.id.as_str(), again.item.retry_count),
+        ("lost-1", 1)
+    );
+    assert!(q.reserve(60_000).await.unwrap().is_none(), "exactly once");
+    // The dead consumer's token no longer works; the new owner's does.
+    assert!(matches!(
+        q.ack("lost-1", &first.token).await,
+        Err(OpError::NotOwner { .. })
+    ));
+    q.ack("lost-1", &again.token).await.unwrap();
+    assert!(matches!(
+        q.ack("lost-1", &again.token).await,
+        Err(OpError::NotInFlight { .. })
+    ));
+}
+
+#[tokio::test]
+async fn sync_to_supabase_retries_twice_with_growing_delays_then_dies() {
+    let server = RedisServer::start();
+    let redis = connect(&server).await;
+    let q = Queue::new(&redis, QueueName::SyncToSupabase);
+    q.push(
+        "row",
+        json!({ "table": "tweets" }),
+        p(50),
+        Some("bad-row"),
+        None,
+    )
+    .await
+    .unwrap();
+    let mut delays = Vec::new();
+    for attempt in 1..=3u64 {
+        let r = loop {
+            if let Some(r) = q.reserve(60_000).await.unwrap() {
+                break r;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(r.item.retry_count as u64, attempt - 1);
+        let before = xbot_redis::ops::now_ms();
+        let f = q
+            .fail(
+                &r.item.id,
+                &r.token,
+                &format!("constraint violation #{attempt}"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(f.attempts, attempt);
+        match f.outcome {
+            "retry" => delays.push(f.retry_at.unwrap().saturating_sub(before)),
+            "dead" => assert_eq!(attempt, 3, "dead only after the third attempt"),
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(delays.len(), 2);
+    assert!(
+        (400..=1_050).contains(&delays[0]) && (900..=2_050).contains(&delays[1]),
+        "{delays:?}"
+    );
+    let dead = q.dead(10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0]["error"], json!("constraint violation #3"));
+    assert_eq!(dead[0]["attempts"], json!(3));
+    assert_eq!(q.requeue(Some("bad-row"), 1).await.unwrap(), 1);
+    let back = q.reserve(60_000).await.unwrap().unwrap();
+    assert_eq!(
+        (back.item.id.as_str(), back.item.retry_count),
+        ("bad-row", 0)
+    );
+}
+
+#[tokio::test]
+async fn wrong_tokens_garbage_members_and_wrong_types_are_named() {
+    let server = RedisServer::start();
+    let redis = connect(&server).await;
+    let q = Queue::new(&redis, QueueName::PendingPosts);
+    let keys = queue_keys(QueueName::PendingPosts, &KeyContext::default());
+    let mut c = server.conn();
+
+    // A member with no stored item is dead-lettered with a reason, and the
+    // valid item behind it is still served.
+    q.push("post", json!({ "text": "hi" }), p(10), Some("good"), None)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("ZADD")
+        .arg(&keys[0])
+        .arg(9e15)
+        .arg("ghost")
+        .query(&mut c)
+        .unwrap();
+    // A stored item that is not valid JSON for an item is dead-lettered too.
+    let _: () = redis::cmd("HSET")
+        .arg(&keys[1])
+        .arg("junk")
+        .arg("{not json")
+        .query(&mut c)
+        .unwrap();
+    let _: () = redis::cmd("ZADD")
+        .arg(&keys[0])
+        .arg(8e15)
+        .arg("junk")
+        .query(&mut c)
+        .unwrap();
+    let r = q.reserve(60_000).await.unwrap().unwrap();
+    assert_eq!(r.item.id, "good");
+    assert!(matches!(
+        q.ack("good", "not-the-token").await,
+        Err(OpError::NotOwner { .. })
+    ));
+    let dead = q.dead(10).await.unwrap();
+    let reasons: Vec<_> = dead
+        .iter()
+        .map(|d| (d["id"].as_str().unwrap(), d["error"].as_str().unwrap()))
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|(id, e)| *id == "ghost" && e.contains("no item stored")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|(id, e)| *id == "junk" && e.contains("invalid item")),
+        "{reasons:?}"
+    );
+
+    // A key of the wrong type is reported by name.
+    let _: () = redis::cmd("DEL").arg(&keys[1]).query(&mut c).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(&keys[1])
+        .arg("oops")
+        .query(&mut c)
+        .unwrap();
+    match q.push("post", json!({}), p(1), None, None).await {
+        Err(OpError::WrongType { key, found, .. }) => {
+            assert_eq!((key.as_str(), found.as_str()), (keys[1].as_str(), "string"))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn pushes_are_idempotent_capped_and_schedulable() {
+    let server = RedisServer::start();
+    let redis = Redis::connect(
+        &server.url(),
+        KeyContext::resolve(Some("stg:"), None).unwrap(),
+    )
+    .await
+    .unwrap();
+    let q = Queue::new(&redis, QueueName::PendingPosts);
+    let first = q
+        .push("post", json!(1), p(5), Some("same"), None)
+        .await
+        .unwrap();
+    let again = q
+        .push("post", json!(2), p(9), Some("same"), None)
+        .await
+        .unwrap();
+    assert_eq!((first.status, again.status), ("added", "exists"));
+    // Staging capacity is 1,000 items.
+    for i in 1..1_000 {
+        q.push("post", json!(i), p(5), None, None).await.unwrap();
+    }
+    assert!(matches!(
+        q.push("post", json!(0), p(5), None, None).await,
+        Err(OpError::QueueFull {
+            capacity: 1_000,
+            ..
+        })
+    ));
+    // A scheduled post waits in the delayed set until its time.
+    let server2 = RedisServer::start();
+    let redis2 = connect(&server2).await;
+    let q2 = Queue::new(&redis2, QueueName::PendingPosts);
+    let due = xbot_redis::ops::now_ms() + 300;
+    let s = q2
+        .push("post", json!({}), p(50), Some("later"), Some(due))
+        .await
+        .unwrap();
+    assert_eq!((s.status, s.due_ms), ("scheduled", Some(due)));
+    assert!(q2.reserve(60_000).await.unwrap().is_none());
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(q2.reserve(60_000).await.unwrap().unwrap().item.id, "later");
+}
