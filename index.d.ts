@@ -103,6 +103,15 @@ export interface LogisticWeights {
   weights: Record<string, number>
 }
 
+/** One Lua script of the protocol. Its header comment lists KEYS and ARGV. */
+export interface LuaScript {
+  name: string
+  numberOfKeys: number
+  /** Never writes (may run with `EVALSHA_RO` on a replica). */
+  readOnly: boolean
+  source: string
+}
+
 /** `text.toLowerCase().replace(/\s+/g, ' ').trim()`, exactly as JavaScript does it. */
 export declare function normalizeContent(text: string): string
 
@@ -112,6 +121,12 @@ export interface ParamInfo {
   format: string
   example: string
 }
+
+/**
+ * The seven keys of `queue` in the order every queue script takes them
+ * (ready, items, meta, inflight, delayed, dead, seq): pass them as KEYS.
+ */
+export declare function queueKeys(queue: string, options?: KeyOptions | undefined | null): Array<string>
 
 /**
  * The sorted-set score (higher = served first): priority 0-100 first, then
@@ -127,6 +142,12 @@ export declare function retryDelayMs(queue: string, attempt: number, itemId?: st
 
 /** `count` (default 1) seeded Beta(alpha, beta) draws, bit-identical in every runtime. */
 export declare function sampleBeta(alpha: number, beta: number, seed: number, count?: number | undefined | null): Array<number>
+
+/**
+ * The Lua scripts of the Redis protocol, ready for ioredis
+ * `redis.defineCommand(s.name, { numberOfKeys: s.numberOfKeys, lua: s.source })`.
+ */
+export declare function scripts(): Array<LuaScript>
 
 /** The chosen arm, its index, and one draw per arm in input order. */
 export interface Selection {

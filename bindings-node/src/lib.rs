@@ -134,3 +134,17 @@ pub fn logistic_score(
 ) -> Result<f64, &'static str> {
     api::logistic_score(&weights.into(), &features.into_iter().collect()).map_err(err)
 }
+
+/// The seven keys of `queue` in the order every queue script takes them
+/// (ready, items, meta, inflight, delayed, dead, seq): pass them as KEYS.
+#[napi]
+pub fn queue_keys(queue: String, options: Option<KeyOptions>) -> Result<Vec<String>, &'static str> {
+    api::queue_keys(&queue, options.map(Into::into)).map_err(err)
+}
+
+/// The Lua scripts of the Redis protocol, ready for ioredis
+/// `redis.defineCommand(s.name, { numberOfKeys: s.numberOfKeys, lua: s.source })`.
+#[napi]
+pub fn scripts() -> Vec<LuaScript> {
+    api::scripts().iter().map(Into::into).collect()
+}

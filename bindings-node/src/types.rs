@@ -3,7 +3,7 @@
 use napi::bindgen_prelude::{Either, Null};
 use napi_derive::napi;
 use std::collections::HashMap;
-use xbot_core::{api, bandit, keys, model, queue};
+use xbot_core::{api, bandit, keys, model, queue, scripts};
 
 /// `null` (not `undefined`) for an absent number, as the wasm package returns.
 /// (Spelled out as `Either<f64, Null>` in signatures: napi writes the Rust type into `index.d.ts`.)
@@ -202,6 +202,27 @@ impl From<LogisticWeights> for model::LogisticModel {
         model::LogisticModel {
             bias: w.bias.unwrap_or(0.0),
             weights: w.weights.into_iter().collect(),
+        }
+    }
+}
+
+/// One Lua script of the protocol. Its header comment lists KEYS and ARGV.
+#[napi(object)]
+pub struct LuaScript {
+    pub name: String,
+    pub number_of_keys: u32,
+    /// Never writes (may run with `EVALSHA_RO` on a replica).
+    pub read_only: bool,
+    pub source: String,
+}
+
+impl From<&scripts::LuaScript> for LuaScript {
+    fn from(s: &scripts::LuaScript) -> Self {
+        LuaScript {
+            name: s.name.into(),
+            number_of_keys: s.number_of_keys as u32,
+            read_only: s.read_only,
+            source: s.source.into(),
         }
     }
 }

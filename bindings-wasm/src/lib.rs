@@ -24,6 +24,8 @@ export interface Selection { id: string; index: number; samples: number[] }
 export function buildKey(family: string, params?: Record<string, string | number> | null): BuiltKey;
 export function key(parts: string[]): string;
 export function classifyKey(key: string): ClassifiedKey | null;
+export interface LuaScript { name: string; numberOfKeys: number; readOnly: boolean; source: string }
+export function queueKeys(queue: string): string[];
 export interface LogisticWeights { bias?: number; weights: Record<string, number> }
 "#;
 
@@ -196,4 +198,19 @@ pub fn logistic_score(
 ) -> Result<f64, JsValue> {
     let model = req("weights ({bias, weights})", weights)?;
     api::logistic_score(&model, &req("features", features)?).map_err(err)
+}
+
+/// The seven keys of `queue` in the order every queue script takes them.
+#[wasm_bindgen(js_name = queueKeys)]
+pub fn queue_keys(
+    queue: &str,
+    #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: Option<JsValue>,
+) -> Result<Vec<String>, JsValue> {
+    api::queue_keys(queue, opt("options", options)?).map_err(err)
+}
+
+/// The Lua scripts of the Redis protocol.
+#[wasm_bindgen(unchecked_return_type = "LuaScript[]")]
+pub fn scripts() -> JsValue {
+    out(&api::scripts())
 }

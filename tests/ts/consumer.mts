@@ -3,8 +3,8 @@
 import * as napi from 'xbot-redis';
 import {
   buildKey, catalog, classifyKey, contentHash, contentHashBatch, decodeQueueScore, key, logisticScore,
-  normalizeContent, queueScore, retryDelayMs, sampleBeta, thompsonSelect,
-  type BuiltKey, type CatalogEntry, type ClassifiedKey, type DecodedScore, type Selection,
+  normalizeContent, queueKeys, queueScore, retryDelayMs, sampleBeta, scripts, thompsonSelect,
+  type BuiltKey, type CatalogEntry, type ClassifiedKey, type DecodedScore, type LuaScript, type Selection,
 } from 'xbot-redis';
 import * as web from '../../bindings-wasm/pkg/index.js';
 
@@ -24,6 +24,9 @@ const decoded: DecodedScore = decodeQueueScore(score);
 const delay: number | null = retryDelayMs('sync_to_supabase', 1, 'item-1');
 const draws: number[] = sampleBeta(2, 5, 42, 10);
 const sel: Selection = thompsonSelect([{ id: 'ai', alpha: 3, beta: 1 }], 7);
+const qk: string[] = queueKeys('sync_to_supabase', { prefix: 'prod:' });
+const lua: LuaScript[] = scripts();
+const nKeys: number = lua[0].numberOfKeys;
 const p: number = logisticScore({ bias: -1, weights: { hour_9: 0.5 } }, { hour_9: 1 });
 
 // The browser package has the same functions with compatible types.
@@ -35,6 +38,8 @@ const wDecoded: DecodedScore = web.decodeQueueScore(web.queueScore(50, Date.now(
 const wClass: ClassifiedKey | null = web.classifyKey('app:tweets:recent');
 const wEntries: CatalogEntry[] = web.catalog();
 const same: typeof napi.contentHash = web.contentHash;
+const wLua: LuaScript[] = web.scripts();
+const wQk: string[] = web.queueKeys('pending_posts');
 
 export const all = [n, h, hs, built, ttl, built2, k, c, family, entries, cls, score, decoded, delay, draws, sel, p,
-  wBuilt, wSel, wDelay, wDecoded, wClass, wEntries, same];
+  wBuilt, wSel, wDelay, wDecoded, wClass, wEntries, same, qk, lua, nKeys, wLua, wQk];
