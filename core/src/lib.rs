@@ -18,6 +18,7 @@ mod error;
 pub mod keys;
 pub mod model;
 pub mod queue;
+pub mod ratelimit;
 pub mod scripts;
 pub mod time;
 

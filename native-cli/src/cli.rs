@@ -82,6 +82,21 @@ pub enum Command {
         #[command(subcommand)]
         command: QueueCommand,
     },
+    /// Locks with owner tokens and fencing numbers (NAME: posting_in_progress, sync_in_progress).
+    Lock {
+        #[command(subcommand)]
+        command: LockCommand,
+    },
+    /// One attempt against a fixed-window rate limit (LIMITER: posting, api).
+    Ratelimit {
+        #[command(subcommand)]
+        command: RatelimitCommand,
+    },
+    /// Duplicate-content markers.
+    Dedup {
+        #[command(subcommand)]
+        command: DedupCommand,
+    },
     /// Backoff before retry ATTEMPT (1-based) of QUEUE; null = dead-letter.
     Retry {
         queue: String,
@@ -209,5 +224,50 @@ pub enum QueueCommand {
         queue: Option<String>,
         #[arg(long, default_value_t = 1000)]
         limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LockCommand {
+    /// Take NAME if free → {"acquired", "token", "fence"}; exit 1 while held elsewhere.
+    Acquire {
+        name: String,
+        /// Lease in ms (default: the lock's TTL).
+        #[arg(long)]
+        lease_ms: Option<u64>,
+    },
+    /// Release NAME if TOKEN owns it.
+    Release {
+        name: String,
+        #[arg(long)]
+        token: String,
+    },
+    /// Extend NAME's lease if TOKEN owns it.
+    Extend {
+        name: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long)]
+        lease_ms: Option<u64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RatelimitCommand {
+    /// Count one attempt → {"allowed", "count", "limit", "remaining", "resetAtMs"}; exit 1 when denied.
+    Hit { limiter: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DedupCommand {
+    /// Check and mark TEXT in one step → {"new", "holder"}; exit 1 when it is a duplicate.
+    Mark {
+        text: String,
+        /// Who holds the content (e.g. the tweet id).
+        #[arg(long, default_value = "pending")]
+        holder: String,
+        /// content_hash.sha256 (7 days) or dedup.tweet (24 hours).
+        #[arg(long, default_value = "dedup.tweet")]
+        family: String,
     },
 }

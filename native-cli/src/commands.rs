@@ -1,11 +1,11 @@
 //! The subcommands that talk to Redis.
 
-use crate::cli::{Command, Global, QueueCommand};
+use crate::cli::{Command, DedupCommand, Global, LockCommand, QueueCommand, RatelimitCommand};
 use serde_json::{json, Value};
 use xbot_core::keys::KeyContext;
 use xbot_core::queue::{Priority, QueueName};
 use xbot_redis::error::{OpError, OpResult};
-use xbot_redis::ops::{health, queue::Queue};
+use xbot_redis::ops::{dedup, health, lock, queue::Queue, ratelimit};
 use xbot_redis::redis::Redis;
 
 /// What a command printed, and whether it counts as success.
@@ -49,6 +49,69 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
             Ok(Outcome { output, success })
         }
         Command::Queue { command } => queue(&redis, command).await,
+        Command::Lock { command } => match command {
+            LockCommand::Acquire { name, lease_ms } => {
+                Ok(match lock::acquire(&redis, &name, lease_ms).await? {
+                    Some(lease) => {
+                        let mut v = serde_json::to_value(lease).expect("serializes");
+                        v["acquired"] = json!(true);
+                        Outcome {
+                            output: v,
+                            success: true,
+                        }
+                    }
+                    None => Outcome {
+                        output: json!({ "name": name, "acquired": false }),
+                        success: false,
+                    },
+                })
+            }
+            LockCommand::Release { name, token } => {
+                let released = lock::release(&redis, &name, &token).await?;
+                Ok(Outcome {
+                    output: json!({ "name": name, "released": released }),
+                    success: released,
+                })
+            }
+            LockCommand::Extend {
+                name,
+                token,
+                lease_ms,
+            } => {
+                let extended = lock::extend(&redis, &name, &token, lease_ms).await?;
+                Ok(Outcome {
+                    output: json!({ "name": name, "extended": extended }),
+                    success: extended,
+                })
+            }
+        },
+        Command::Ratelimit {
+            command: RatelimitCommand::Hit { limiter },
+        } => {
+            let limiter = xbot_core::ratelimit::Limiter::parse(&limiter)?;
+            let limits = ratelimit::limits(&redis).await?;
+            let d = ratelimit::hit(&redis, limiter, &limits).await?;
+            let success = d.allowed;
+            Ok(Outcome {
+                output: serde_json::to_value(d).expect("serializes"),
+                success,
+            })
+        }
+        Command::Dedup {
+            command:
+                DedupCommand::Mark {
+                    text,
+                    holder,
+                    family,
+                },
+        } => {
+            let m = dedup::mark(&redis, &text, &holder, &family).await?;
+            let success = m.new;
+            Ok(Outcome {
+                output: serde_json::to_value(m).expect("serializes"),
+                success,
+            })
+        }
         _ => unreachable!("pure commands are dispatched elsewhere"),
     }
 }

@@ -80,7 +80,11 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let json = cli.global.json;
     let result = match cli.command {
-        Command::Health { .. } | Command::Queue { .. } => run_redis(cli),
+        Command::Health { .. }
+        | Command::Queue { .. }
+        | Command::Lock { .. }
+        | Command::Ratelimit { .. }
+        | Command::Dedup { .. } => run_redis(cli),
         _ => pure::run(cli),
     };
     match result {

@@ -125,7 +125,11 @@ pub fn run(cli: Cli) -> Result {
                     .join("\n")
             })
         }
-        Command::Health { .. } | Command::Queue { .. } => {
+        Command::Health { .. }
+        | Command::Queue { .. }
+        | Command::Lock { .. }
+        | Command::Ratelimit { .. }
+        | Command::Dedup { .. } => {
             unreachable!("Redis commands are dispatched in main")
         }
         Command::Retry {

@@ -41,6 +41,10 @@ pub static SCRIPTS: &[LuaScript] = &[
     script!("queue_reap", 7, false),
     script!("queue_requeue", 7, false),
     script!("queue_stats", 7, true),
+    script!("lock_acquire", 2, false),
+    script!("lock_release", 1, false),
+    script!("lock_extend", 1, false),
+    script!("ratelimit_hit", 1, false),
 ];
 
 /// A script by name.

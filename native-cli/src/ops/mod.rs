@@ -1,8 +1,11 @@
 //! Typed operations per key family, each a thin async wrapper over one Lua
 //! script of the protocol (or plain reads).
 
+pub mod dedup;
 pub mod health;
+pub mod lock;
 pub mod queue;
+pub mod ratelimit;
 
 /// Milliseconds since the Unix epoch by this machine's clock.
 pub fn now_ms() -> u64 {
