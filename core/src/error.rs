@@ -56,6 +56,9 @@ pub enum Error {
         reason: String,
     },
 
+    #[error("invalid key pattern {pattern:?}: {reason}")]
+    InvalidPattern { pattern: String, reason: String },
+
     #[error("a key needs at least one part")]
     EmptyKey,
 
@@ -135,6 +138,7 @@ impl Error {
             Error::InvalidEnv { .. } => "INVALID_ENV",
             Error::PrefixEnvMismatch { .. } => "PREFIX_ENV_MISMATCH",
             Error::InvalidKeyPart { .. } => "INVALID_KEY_PART",
+            Error::InvalidPattern { .. } => "INVALID_PATTERN",
             Error::EmptyKey => "EMPTY_KEY",
             Error::InvalidPriority { .. } => "INVALID_PRIORITY",
             Error::InvalidTimestamp { .. } => "INVALID_TIMESTAMP",

@@ -97,6 +97,23 @@ pub enum Command {
         #[command(subcommand)]
         command: DedupCommand,
     },
+    /// SCAN every key under the prefix: counts and memory per family, unknown keys, missing TTLs, wrong types.
+    Audit {
+        /// Exit 1 when anything needs attention.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Delete keys matching PATTERN (SCAN + UNLINK). Dry run unless --execute.
+    Cleanup {
+        /// A glob starting with a literal prefix, e.g. `stg:temp:*`.
+        pattern: String,
+        /// Really delete (default: only count and show examples).
+        #[arg(long)]
+        execute: bool,
+        /// Required for patterns under prod:.
+        #[arg(long = "i-know-this-is-production")]
+        production: bool,
+    },
     /// Backoff before retry ATTEMPT (1-based) of QUEUE; null = dead-letter.
     Retry {
         queue: String,

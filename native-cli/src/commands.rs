@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use xbot_core::keys::KeyContext;
 use xbot_core::queue::{Priority, QueueName};
 use xbot_redis::error::{OpError, OpResult};
-use xbot_redis::ops::{dedup, health, lock, queue::Queue, ratelimit};
+use xbot_redis::ops::{dedup, health, keyspace, lock, queue::Queue, ratelimit};
 use xbot_redis::redis::Redis;
 
 /// What a command printed, and whether it counts as success.
@@ -30,9 +30,17 @@ fn queues(name: Option<&str>) -> OpResult<Vec<QueueName>> {
 
 pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
     let ctx = KeyContext::resolve(g.prefix.as_deref(), g.app_env.as_deref())?;
-    // Validate the queue name before connecting, so bad input is exit 2 even without Redis.
-    if let Command::Queue { command } = &command {
-        queue_name_of(command).map(QueueName::parse).transpose()?;
+    // Validate input before connecting, so bad input is exit 2 even without Redis.
+    match &command {
+        Command::Queue { command } => {
+            queue_name_of(command).map(QueueName::parse).transpose()?;
+        }
+        Command::Cleanup {
+            pattern,
+            production,
+            ..
+        } => keyspace::check_cleanup_pattern(pattern, *production)?,
+        _ => {}
     }
     let redis = Redis::connect(&g.redis_url, ctx).await?;
     match command {
@@ -49,6 +57,22 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
             Ok(Outcome { output, success })
         }
         Command::Queue { command } => queue(&redis, command).await,
+        Command::Audit { strict } => {
+            let a = keyspace::audit(&redis).await?;
+            let success = !(strict && a.problems > 0);
+            Ok(Outcome {
+                output: serde_json::to_value(a).expect("serializes"),
+                success,
+            })
+        }
+        Command::Cleanup {
+            pattern,
+            execute,
+            production,
+        } => {
+            let c = keyspace::cleanup(&redis, &pattern, execute, production).await?;
+            ok(serde_json::to_value(c).expect("serializes"))
+        }
         Command::Lock { command } => match command {
             LockCommand::Acquire { name, lease_ms } => {
                 Ok(match lock::acquire(&redis, &name, lease_ms).await? {

@@ -84,7 +84,9 @@ fn main() -> ExitCode {
         | Command::Queue { .. }
         | Command::Lock { .. }
         | Command::Ratelimit { .. }
-        | Command::Dedup { .. } => run_redis(cli),
+        | Command::Dedup { .. }
+        | Command::Audit { .. }
+        | Command::Cleanup { .. } => run_redis(cli),
         _ => pure::run(cli),
     };
     match result {

@@ -129,7 +129,9 @@ pub fn run(cli: Cli) -> Result {
         | Command::Queue { .. }
         | Command::Lock { .. }
         | Command::Ratelimit { .. }
-        | Command::Dedup { .. } => {
+        | Command::Dedup { .. }
+        | Command::Audit { .. }
+        | Command::Cleanup { .. } => {
             unreachable!("Redis commands are dispatched in main")
         }
         Command::Retry {

@@ -3,6 +3,7 @@
 
 pub mod dedup;
 pub mod health;
+pub mod keyspace;
 pub mod lock;
 pub mod queue;
 pub mod ratelimit;

@@ -1,0 +1,297 @@
+//! Walking the keyspace: `audit` (classify every key under the prefix) and
+//! `cleanup` (delete keys matching a pattern). Both use SCAN in batches —
+//! never KEYS, which blocks Redis for the whole walk.
+
+use crate::error::{OpError, OpResult};
+use crate::redis::Redis;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use xbot_core::keys::{classify_key, Family, Prefix, TtlClass};
+
+/// Keys per SCAN call (a hint to Redis) and per pipeline.
+const BATCH: usize = 500;
+/// Keys per family whose memory is measured (MEMORY USAGE is O(size)).
+const MEMORY_SAMPLES: usize = 20;
+/// Examples kept per finding.
+const EXAMPLES: usize = 10;
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FamilyReport {
+    pub keys: u64,
+    /// Average bytes per key over the sampled keys, times the count.
+    pub estimated_bytes: u64,
+    pub sampled: u64,
+    /// Keys of a family that requires a TTL but have none (they would live forever).
+    pub missing_ttl: u64,
+    /// Keys whose Redis type differs from the catalog's.
+    pub wrong_type: u64,
+    pub examples_missing_ttl: Vec<String>,
+    pub examples_wrong_type: Vec<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Audit {
+    pub prefix: String,
+    pub scanned: u64,
+    pub families: BTreeMap<&'static str, FamilyReport>,
+    pub unknown_keys: u64,
+    pub examples_unknown: Vec<String>,
+    /// Total keys that need attention (unknown, missing TTL, wrong type).
+    pub problems: u64,
+}
+
+fn spinner(what: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {pos} keys ({per_sec})")
+            .expect("valid template"),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// SCANs `pattern` and hands each batch of keys to `f`.
+async fn scan<F>(redis: &Redis, pattern: &str, mut f: F) -> OpResult<()>
+where
+    F: AsyncFnMut(Vec<String>) -> OpResult<()>,
+{
+    let mut conn = redis.conn.clone();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(BATCH)
+            .query_async(&mut conn)
+            .await
+            .map_err(|source| OpError::Redis {
+                what: format!("SCAN {pattern}"),
+                source,
+            })?;
+        if !keys.is_empty() {
+            f(keys).await?;
+        }
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
+}
+
+/// Escapes glob characters so a prefix matches literally in SCAN MATCH.
+fn glob_escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if "*?[]\\".contains(c) {
+                vec!['\\', c]
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+pub async fn audit(redis: &Redis) -> OpResult<Audit> {
+    let prefix = redis.ctx.prefix.clone();
+    let mut report = Audit {
+        prefix: prefix.as_str().into(),
+        ..Audit::default()
+    };
+    let bar = spinner("auditing");
+    let mut conn = redis.conn.clone();
+    scan(
+        redis,
+        &format!("{}*", glob_escape(prefix.as_str())),
+        async |keys: Vec<String>| {
+            // One round trip per batch for every key's type and TTL.
+            let mut pipe = redis::pipe();
+            for k in &keys {
+                pipe.cmd("TYPE").arg(k).cmd("PTTL").arg(k);
+            }
+            let replies: Vec<redis::Value> =
+                pipe.query_async(&mut conn)
+                    .await
+                    .map_err(|source| OpError::Redis {
+                        what: "TYPE/PTTL batch".into(),
+                        source,
+                    })?;
+            for (i, key) in keys.iter().enumerate() {
+                report.scanned += 1;
+                let Some(c) = classify_key(key, Some(&prefix)) else {
+                    report.unknown_keys += 1;
+                    if report.examples_unknown.len() < EXAMPLES {
+                        report.examples_unknown.push(key.clone());
+                    }
+                    continue;
+                };
+                let family = Family::get(c.family).expect("classified families exist");
+                let kind = match &replies[2 * i] {
+                    redis::Value::SimpleString(s) => s.clone(),
+                    other => format!("{other:?}"),
+                };
+                let pttl = match replies[2 * i + 1] {
+                    redis::Value::Int(n) => n,
+                    _ => -2,
+                };
+                let r = report.families.entry(c.family).or_default();
+                r.keys += 1;
+                if kind != "none" && kind != family.redis_type.as_str() {
+                    r.wrong_type += 1;
+                    if r.examples_wrong_type.len() < EXAMPLES {
+                        r.examples_wrong_type.push(format!("{key} ({kind})"));
+                    }
+                }
+                if family.ttl_class() != TtlClass::None && pttl == -1 {
+                    r.missing_ttl += 1;
+                    if r.examples_missing_ttl.len() < EXAMPLES {
+                        r.examples_missing_ttl.push(key.clone());
+                    }
+                }
+                if r.sampled < MEMORY_SAMPLES as u64 {
+                    let bytes: Option<u64> = redis::cmd("MEMORY")
+                        .arg("USAGE")
+                        .arg(key)
+                        .query_async(&mut conn)
+                        .await
+                        .ok()
+                        .flatten();
+                    if let Some(b) = bytes {
+                        r.sampled += 1;
+                        r.estimated_bytes += b;
+                    }
+                }
+            }
+            bar.inc(keys.len() as u64);
+            Ok(())
+        },
+    )
+    .await?;
+    bar.finish_and_clear();
+    for r in report.families.values_mut() {
+        if let Some(avg) = r.estimated_bytes.checked_div(r.sampled) {
+            r.estimated_bytes = avg * r.keys;
+        }
+    }
+    report.problems = report.unknown_keys
+        + report
+            .families
+            .values()
+            .map(|r| r.missing_ttl + r.wrong_type)
+            .sum::<u64>();
+    Ok(report)
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cleanup {
+    pub pattern: String,
+    pub executed: bool,
+    pub matched: u64,
+    pub deleted: u64,
+    pub examples: Vec<String>,
+}
+
+/// Why a cleanup pattern is refused, if it is.
+pub fn check_cleanup_pattern(
+    pattern: &str,
+    allow_production: bool,
+) -> Result<(), xbot_core::Error> {
+    let bad = |reason: &str| xbot_core::Error::InvalidPattern {
+        pattern: pattern.into(),
+        reason: reason.into(),
+    };
+    let Some(colon) = pattern.find(':') else {
+        return Err(bad(
+            "the pattern must start with a key prefix such as stg: (e.g. stg:temp:*)",
+        ));
+    };
+    let prefix = &pattern[..=colon];
+    if prefix.contains(['*', '?', '[', ']', '\\']) {
+        return Err(bad("the prefix part of the pattern must be literal (no glob characters before the first ':')"));
+    }
+    Prefix::parse(prefix)?;
+    if prefix == "prod:" && !allow_production {
+        return Err(bad(
+            "refusing to touch prod: keys without --i-know-this-is-production",
+        ));
+    }
+    Ok(())
+}
+
+/// Deletes keys matching `pattern` (UNLINK, in batches) — or, without
+/// `execute`, only counts them.
+pub async fn cleanup(
+    redis: &Redis,
+    pattern: &str,
+    execute: bool,
+    allow_production: bool,
+) -> OpResult<Cleanup> {
+    check_cleanup_pattern(pattern, allow_production)?;
+    let mut report = Cleanup {
+        pattern: pattern.into(),
+        executed: execute,
+        matched: 0,
+        deleted: 0,
+        examples: Vec::new(),
+    };
+    let bar = spinner(if execute {
+        "deleting"
+    } else {
+        "matching (dry run)"
+    });
+    let mut conn = redis.conn.clone();
+    scan(redis, pattern, async |keys: Vec<String>| {
+        report.matched += keys.len() as u64;
+        for k in keys
+            .iter()
+            .take(EXAMPLES.saturating_sub(report.examples.len()))
+        {
+            report.examples.push(k.clone());
+        }
+        if execute {
+            let n: u64 = redis::cmd("UNLINK")
+                .arg(&keys)
+                .query_async(&mut conn)
+                .await
+                .map_err(|source| OpError::Redis {
+                    what: "UNLINK batch".into(),
+                    source,
+                })?;
+            report.deleted += n;
+        }
+        bar.inc(keys.len() as u64);
+        Ok(())
+    })
+    .await?;
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleanup_patterns() {
+        assert!(check_cleanup_pattern("stg:temp:*", false).is_ok());
+        assert!(check_cleanup_pattern("prod:temp:*", false)
+            .unwrap_err()
+            .to_string()
+            .contains("--i-know-this-is-production"));
+        assert!(check_cleanup_pattern("prod:temp:*", true).is_ok());
+        assert!(check_cleanup_pattern("*", false).is_err());
+        assert!(check_cleanup_pattern("*:temp:*", false).is_err());
+        assert!(check_cleanup_pattern("pro?:x", false).is_err());
+        assert!(check_cleanup_pattern("stg", false).is_err());
+        assert_eq!(glob_escape("a*b?"), "a\\*b\\?");
+    }
+}
