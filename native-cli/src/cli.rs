@@ -114,6 +114,16 @@ pub enum Command {
         #[arg(long = "i-know-this-is-production")]
         production: bool,
     },
+    /// Daily and hourly counters (TTL set when created).
+    Stats {
+        #[command(subcommand)]
+        command: StatsCommand,
+    },
+    /// Caches: tweets, configuration (version-busted), recent tweets.
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
     /// Backoff before retry ATTEMPT (1-based) of QUEUE; null = dead-letter.
     Retry {
         queue: String,
@@ -152,6 +162,24 @@ pub enum BanditCommand {
         /// JSON array of arms: `[{"id":"ai","alpha":3,"beta":1}, ...]`.
         #[arg(long)]
         arms: String,
+    },
+    /// Apply a reward in [0, 1] to an arm's stored posterior (Redis): α += r, β += 1 − r.
+    Update {
+        /// topic, hour or tag.
+        kind: String,
+        arm: String,
+        #[arg(long)]
+        reward: f64,
+    },
+    /// Thompson-sample among ARMS with their stored posteriors (Redis).
+    Select {
+        /// topic, hour or tag.
+        kind: String,
+        #[arg(required = true)]
+        arms: Vec<String>,
+        /// Seed (default: random).
+        #[arg(long)]
+        seed: Option<f64>,
     },
     /// COUNT seeded draws from Beta(ALPHA, BETA) (same result as `sampleBeta`).
     Beta {
@@ -287,4 +315,57 @@ pub enum DedupCommand {
         #[arg(long, default_value = "dedup.tweet")]
         family: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StatsCommand {
+    /// Add BY (default 1) to FIELD of the current daily or hourly hash.
+    Incr {
+        /// daily or hourly.
+        period: String,
+        field: String,
+        #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+        by: i64,
+    },
+    /// Every counter of the daily or hourly hash containing --at-ms (default: now).
+    Show {
+        period: String,
+        #[arg(long)]
+        at_ms: Option<u64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// A cached tweet (null on a miss).
+    GetTweet { tweet_id: String },
+    /// Cache a tweet (JSON) for 24 hours.
+    SetTweet {
+        tweet_id: String,
+        /// The tweet, JSON.
+        #[arg(long)]
+        value: String,
+    },
+    /// Invalidate every cached configuration entry (bumps cache:config:schema_version).
+    BumpConfig,
+    /// The newest N entries of tweets:recent.
+    Recent {
+        #[arg(long, default_value_t = 10)]
+        n: usize,
+    },
+    /// Push a tweet (JSON) onto tweets:recent (capped at 100, TTL 30 min).
+    PushRecent {
+        /// The tweet, JSON.
+        #[arg(long)]
+        value: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_grammar_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -1,11 +1,16 @@
 //! The subcommands that talk to Redis.
 
-use crate::cli::{Command, DedupCommand, Global, LockCommand, QueueCommand, RatelimitCommand};
+use crate::cli::{
+    BanditCommand, CacheCommand, Command, DedupCommand, Global, LockCommand, QueueCommand,
+    RatelimitCommand, StatsCommand,
+};
 use serde_json::{json, Value};
 use xbot_core::keys::KeyContext;
 use xbot_core::queue::{Priority, QueueName};
 use xbot_redis::error::{OpError, OpResult};
-use xbot_redis::ops::{dedup, health, keyspace, lock, queue::Queue, ratelimit};
+use xbot_redis::ops::{
+    bandit, cache, dedup, health, keyspace, lock, now_ms, queue::Queue, ratelimit, stats,
+};
 use xbot_redis::redis::Redis;
 
 /// What a command printed, and whether it counts as success.
@@ -57,6 +62,54 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
             Ok(Outcome { output, success })
         }
         Command::Queue { command } => queue(&redis, command).await,
+        Command::Bandit {
+            command: BanditCommand::Update { kind, arm, reward },
+        } => {
+            let (alpha, beta) = bandit::update(&redis, &kind, &arm, reward).await?;
+            ok(json!({ "kind": kind, "arm": arm, "alpha": alpha, "beta": beta }))
+        }
+        Command::Bandit {
+            command: BanditCommand::Select { kind, arms, seed },
+        } => {
+            let seed = match seed {
+                Some(s) => xbot_core::bandit::seed_from_f64(s)?,
+                None => u64::from_str_radix(&xbot_redis::ops::random_hex()[..13], 16).expect("hex"),
+            };
+            let (sel, posteriors) = bandit::select(&redis, &kind, &arms, seed).await?;
+            let mut out = serde_json::to_value(sel).expect("serializes");
+            out["seed"] = json!(seed);
+            out["posteriors"] = serde_json::to_value(posteriors).expect("serializes");
+            ok(out)
+        }
+        Command::Stats {
+            command: StatsCommand::Incr { period, field, by },
+        } => {
+            let v = stats::incr(&redis, &period, &field, by, now_ms()).await?;
+            ok(json!({ "period": period, "field": field, "value": v }))
+        }
+        Command::Stats {
+            command: StatsCommand::Show { period, at_ms },
+        } => {
+            let (key, all) = stats::show(&redis, &period, at_ms.unwrap_or_else(now_ms)).await?;
+            ok(json!({ "key": key, "counters": all }))
+        }
+        Command::Cache { command } => match command {
+            CacheCommand::GetTweet { tweet_id } => ok(cache::tweet_get(&redis, &tweet_id)
+                .await?
+                .unwrap_or(Value::Null)),
+            CacheCommand::SetTweet { tweet_id, value } => {
+                cache::tweet_set(&redis, &tweet_id, &parse_json("--value", &value)?).await?;
+                ok(json!({ "tweetId": tweet_id, "cached": true }))
+            }
+            CacheCommand::BumpConfig => {
+                ok(json!({ "schemaVersion": cache::config_bump(&redis).await? }))
+            }
+            CacheCommand::Recent { n } => ok(Value::Array(cache::recent(&redis, n).await?)),
+            CacheCommand::PushRecent { value } => {
+                let length = cache::recent_push(&redis, &parse_json("--value", &value)?).await?;
+                ok(json!({ "length": length }))
+            }
+        },
         Command::Audit { strict } => {
             let a = keyspace::audit(&redis).await?;
             let success = !(strict && a.problems > 0);
@@ -138,6 +191,15 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
         }
         _ => unreachable!("pure commands are dispatched elsewhere"),
     }
+}
+
+fn parse_json(what: &'static str, raw: &str) -> OpResult<Value> {
+    Ok(
+        serde_json::from_str(raw).map_err(|e| xbot_core::Error::InvalidJson {
+            what,
+            reason: e.to_string(),
+        })?,
+    )
 }
 
 fn queue_name_of(c: &QueueCommand) -> Option<&str> {

@@ -10,7 +10,7 @@ mod pure;
 use xbot_redis::error;
 
 use clap::Parser;
-use cli::Command;
+use cli::{BanditCommand, Command};
 use std::process::ExitCode;
 
 /// Why a command did not succeed.
@@ -86,7 +86,12 @@ fn main() -> ExitCode {
         | Command::Ratelimit { .. }
         | Command::Dedup { .. }
         | Command::Audit { .. }
-        | Command::Cleanup { .. } => run_redis(cli),
+        | Command::Cleanup { .. }
+        | Command::Stats { .. }
+        | Command::Cache { .. }
+        | Command::Bandit {
+            command: BanditCommand::Update { .. } | BanditCommand::Select { .. },
+        } => run_redis(cli),
         _ => pure::run(cli),
     };
     match result {

@@ -131,7 +131,12 @@ pub fn run(cli: Cli) -> Result {
         | Command::Ratelimit { .. }
         | Command::Dedup { .. }
         | Command::Audit { .. }
-        | Command::Cleanup { .. } => {
+        | Command::Cleanup { .. }
+        | Command::Stats { .. }
+        | Command::Cache { .. }
+        | Command::Bandit {
+            command: BanditCommand::Update { .. } | BanditCommand::Select { .. },
+        } => {
             unreachable!("Redis commands are dispatched in main")
         }
         Command::Retry {

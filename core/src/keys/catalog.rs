@@ -331,6 +331,14 @@ pub static FAMILIES: &[Family] = &[
         "Hourly performance metrics"
     ),
     family!(
+        "stats.cache",
+        "stats:cache",
+        [],
+        Hash,
+        Ttl::None,
+        "Cache hits and misses: fields <family>:hit and <family>:miss"
+    ),
+    family!(
         "temp.draft",
         "temp:draft:{id}:1h",
         [p("id", Id, "draft-7")],

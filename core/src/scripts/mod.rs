@@ -45,6 +45,9 @@ pub static SCRIPTS: &[LuaScript] = &[
     script!("lock_release", 1, false),
     script!("lock_extend", 1, false),
     script!("ratelimit_hit", 1, false),
+    script!("bandit_update", 2, false),
+    script!("stats_incr", 1, false),
+    script!("recent_push", 1, false),
 ];
 
 /// A script by name.

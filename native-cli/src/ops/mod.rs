@@ -1,12 +1,15 @@
 //! Typed operations per key family, each a thin async wrapper over one Lua
 //! script of the protocol (or plain reads).
 
+pub mod bandit;
+pub mod cache;
 pub mod dedup;
 pub mod health;
 pub mod keyspace;
 pub mod lock;
 pub mod queue;
 pub mod ratelimit;
+pub mod stats;
 
 /// Milliseconds since the Unix epoch by this machine's clock.
 pub fn now_ms() -> u64 {

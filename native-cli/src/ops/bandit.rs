@@ -1,0 +1,73 @@
+//! Bandit posteriors in Redis: atomic updates, Thompson selection.
+
+use crate::error::{OpError, OpResult};
+use crate::redis::Redis;
+use xbot_core::bandit::{self, Arm, Selection, PRIOR};
+use xbot_core::keys::{build_key, Params};
+
+/// What an arm is: a topic, a posting hour (00-23) or a tag.
+fn keys(redis: &Redis, kind: &str, arm: &str) -> OpResult<(String, String)> {
+    let param = match kind {
+        "topic" | "hour" | "tag" => kind,
+        _ => {
+            return Err(xbot_core::Error::InvalidParam {
+                family: "bandit".into(),
+                param: "kind".into(),
+                value: kind.into(),
+                reason: "use topic, hour or tag".into(),
+            }
+            .into())
+        }
+    };
+    let params: Params = [(param.to_string(), arm.to_string())].into();
+    let alpha = build_key(&format!("bandit.{kind}.alpha"), &params, &redis.ctx)?.key;
+    let beta = build_key(&format!("bandit.{kind}.beta"), &params, &redis.ctx)?.key;
+    Ok((alpha, beta))
+}
+
+/// Applies `reward` in [0, 1]: α += r, β += 1 − r (from the Beta(1, 1) prior).
+pub async fn update(redis: &Redis, kind: &str, arm: &str, reward: f64) -> OpResult<(f64, f64)> {
+    bandit::update_posterior(PRIOR.0, PRIOR.1, reward)?; // validates the reward
+    let (a, b) = keys(redis, kind, arm)?;
+    let args = [reward.to_string(), PRIOR.0.to_string(), PRIOR.1.to_string()];
+    let (alpha, beta): (f64, f64) = redis
+        .script("bandit_update", &[a.clone(), b], &args)
+        .await
+        .map_err(|source| OpError::Redis { what: a, source })?;
+    Ok((alpha, beta))
+}
+
+/// The posteriors of `arms` (the prior for arms never updated).
+pub async fn posteriors(redis: &Redis, kind: &str, arms: &[String]) -> OpResult<Vec<Arm>> {
+    let mut out = Vec::with_capacity(arms.len());
+    let mut conn = redis.conn.clone();
+    for arm in arms {
+        let (a, b) = keys(redis, kind, arm)?;
+        let (alpha, beta): (Option<f64>, Option<f64>) = redis::pipe()
+            .get(&a)
+            .get(&b)
+            .query_async(&mut conn)
+            .await
+            .map_err(|source| OpError::Redis {
+                what: a.clone(),
+                source,
+            })?;
+        out.push(Arm {
+            id: arm.clone(),
+            alpha: alpha.unwrap_or(PRIOR.0),
+            beta: beta.unwrap_or(PRIOR.1),
+        });
+    }
+    Ok(out)
+}
+
+/// One Thompson-sampling choice among `arms` with their stored posteriors.
+pub async fn select(
+    redis: &Redis,
+    kind: &str,
+    arms: &[String],
+    seed: u64,
+) -> OpResult<(Selection, Vec<Arm>)> {
+    let posteriors = posteriors(redis, kind, arms).await?;
+    Ok((bandit::thompson_select(&posteriors, seed)?, posteriors))
+}

@@ -1,0 +1,61 @@
+//! Daily and hourly counters whose TTL is set when the hash is created.
+
+use crate::error::{OpError, OpResult};
+use crate::redis::Redis;
+use std::collections::BTreeMap;
+use xbot_core::keys::{build_key, BuiltKey, Params};
+use xbot_core::time::{time_bucket, Bucket};
+
+/// The stats hash of `period` (`daily` or `hourly`) containing `at_ms`.
+pub fn key(redis: &Redis, period: &str, at_ms: u64) -> OpResult<BuiltKey> {
+    let (family, param, bucket) = match period {
+        "daily" => ("stats.daily", "date", Bucket::Date),
+        "hourly" => ("stats.hourly", "hour", Bucket::Hour),
+        _ => {
+            return Err(xbot_core::Error::InvalidParam {
+                family: "stats".into(),
+                param: "period".into(),
+                value: period.into(),
+                reason: "use daily or hourly".into(),
+            }
+            .into())
+        }
+    };
+    let params: Params = [(param.to_string(), time_bucket(bucket, at_ms as f64)?)].into();
+    Ok(build_key(family, &params, &redis.ctx)?)
+}
+
+/// Adds `by` to `field` of the period's hash; returns the new value.
+pub async fn incr(redis: &Redis, period: &str, field: &str, by: i64, at_ms: u64) -> OpResult<i64> {
+    let k = key(redis, period, at_ms)?;
+    let args = [
+        field.to_string(),
+        by.to_string(),
+        k.ttl_seconds.unwrap_or(86_400).to_string(),
+    ];
+    redis
+        .script("stats_incr", std::slice::from_ref(&k.key), &args)
+        .await
+        .map_err(|source| OpError::Redis {
+            what: k.key,
+            source,
+        })
+}
+
+/// Every counter of the period's hash.
+pub async fn show(
+    redis: &Redis,
+    period: &str,
+    at_ms: u64,
+) -> OpResult<(String, BTreeMap<String, i64>)> {
+    let k = key(redis, period, at_ms)?;
+    let all: BTreeMap<String, i64> = redis::cmd("HGETALL")
+        .arg(&k.key)
+        .query_async(&mut redis.conn.clone())
+        .await
+        .map_err(|source| OpError::Redis {
+            what: k.key.clone(),
+            source,
+        })?;
+    Ok((k.key, all))
+}

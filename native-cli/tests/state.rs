@@ -1,0 +1,175 @@
+//! Bandit posteriors, stats counters and caches on a real redis-server.
+
+mod support;
+
+use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use support::RedisServer;
+use xbot_core::keys::KeyContext;
+use xbot_redis::ops::{bandit, cache, stats};
+use xbot_redis::redis::Redis;
+
+async fn connect(server: &RedisServer) -> Redis {
+    Redis::connect(&server.url(), KeyContext::default())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn bandit_updates_are_atomic_and_selection_uses_them() {
+    let server = RedisServer::start();
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let redis = connect(&server).await;
+        tasks.push(tokio::spawn(async move {
+            bandit::update(&redis, "topic", "ai", if i % 4 == 0 { 0.0 } else { 1.0 })
+                .await
+                .unwrap()
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let redis = connect(&server).await;
+    let arms = ["ai".to_string(), "crypto".to_string()];
+    let post = bandit::posteriors(&redis, "topic", &arms).await.unwrap();
+    assert_eq!(
+        (post[0].alpha, post[0].beta),
+        (1.0 + 75.0, 1.0 + 25.0),
+        "no lost update"
+    );
+    assert_eq!(
+        (post[1].alpha, post[1].beta),
+        (1.0, 1.0),
+        "an unseen arm has the prior"
+    );
+    let (a, b) = bandit::update(&redis, "hour", "09", 0.25).await.unwrap();
+    assert_eq!((a, b), (1.25, 1.75));
+    let (sel, _) = bandit::select(&redis, "topic", &arms, 42).await.unwrap();
+    let again = xbot_core::bandit::thompson_select(&post, 42).unwrap();
+    assert_eq!(
+        sel, again,
+        "the same seed gives the same choice as the core"
+    );
+    assert!(bandit::update(&redis, "topic", "ai", 1.5).await.is_err());
+    assert!(bandit::update(&redis, "hour", "24", 1.0).await.is_err());
+}
+
+#[tokio::test]
+async fn stats_hashes_get_their_ttl_when_created() {
+    let server = RedisServer::start();
+    let redis = connect(&server).await;
+    let at = 1_795_802_400_000; // 2026-11-27T18
+    assert_eq!(
+        stats::incr(&redis, "daily", "posts", 1, at).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        stats::incr(&redis, "daily", "posts", 2, at).await.unwrap(),
+        3
+    );
+    stats::incr(&redis, "hourly", "likes", 40, at)
+        .await
+        .unwrap();
+    let (key, all) = stats::show(&redis, "daily", at).await.unwrap();
+    assert_eq!(key, "app:stats:daily:2026-11-27");
+    assert_eq!(all["posts"], 3);
+    let mut c = server.conn();
+    let daily: i64 = redis::cmd("TTL")
+        .arg("app:stats:daily:2026-11-27")
+        .query(&mut c)
+        .unwrap();
+    let hourly: i64 = redis::cmd("TTL")
+        .arg("app:stats:hourly:2026-11-27T18")
+        .query(&mut c)
+        .unwrap();
+    assert!(
+        (604_700..=604_800).contains(&daily) && (172_700..=172_800).contains(&hourly),
+        "{daily} {hourly}"
+    );
+    assert!(stats::incr(&redis, "weekly", "x", 1, at).await.is_err());
+}
+
+#[tokio::test]
+async fn caches_bust_by_version_cap_lists_and_count_hits() {
+    let server = RedisServer::start();
+    let redis = connect(&server).await;
+    let loads = AtomicUsize::new(0);
+    let load = || async {
+        loads.fetch_add(1, Ordering::SeqCst);
+        Ok(json!({ "flags": ["threads"] }))
+    };
+    assert_eq!(
+        cache::config_get(&redis, "feature_flags", load)
+            .await
+            .unwrap(),
+        json!({ "flags": ["threads"] })
+    );
+    cache::config_get(&redis, "feature_flags", load)
+        .await
+        .unwrap();
+    assert_eq!(loads.load(Ordering::SeqCst), 1, "the second read is a hit");
+    assert_eq!(cache::config_bump(&redis).await.unwrap(), 1);
+    cache::config_get(&redis, "feature_flags", load)
+        .await
+        .unwrap();
+    assert_eq!(
+        loads.load(Ordering::SeqCst),
+        2,
+        "a version bump invalidates the entry"
+    );
+    let failing = || async {
+        Err(xbot_redis::error::OpError::Protocol {
+            script: "loader",
+            detail: "supabase down".into(),
+        })
+    };
+    assert!(cache::config_get(&redis, "rate_limits", failing)
+        .await
+        .is_err());
+
+    assert_eq!(cache::tweet_get(&redis, "42").await.unwrap(), None);
+    cache::tweet_set(&redis, "42", &json!({ "text": "hi" }))
+        .await
+        .unwrap();
+    assert_eq!(
+        cache::tweet_get(&redis, "42").await.unwrap(),
+        Some(json!({ "text": "hi" }))
+    );
+
+    for i in 0..150 {
+        cache::recent_push(&redis, &json!({ "id": i }))
+            .await
+            .unwrap();
+    }
+    let recent = cache::recent(&redis, 3).await.unwrap();
+    assert_eq!(
+        recent,
+        [
+            json!({ "id": 149 }),
+            json!({ "id": 148 }),
+            json!({ "id": 147 })
+        ]
+    );
+    let mut c = server.conn();
+    let len: usize = redis::cmd("LLEN")
+        .arg("app:tweets:recent")
+        .query(&mut c)
+        .unwrap();
+    let ttl: i64 = redis::cmd("TTL")
+        .arg("app:tweets:recent")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(len, cache::RECENT_MAX);
+    assert!((1_700..=1_800).contains(&ttl));
+    let counters: std::collections::BTreeMap<String, i64> = redis::cmd("HGETALL")
+        .arg("app:stats:cache")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(counters["cache.config:hit"], 1);
+    assert_eq!(counters["cache.config:miss"], 3);
+    assert_eq!(
+        (counters["cache.tweet:hit"], counters["cache.tweet:miss"]),
+        (1, 1)
+    );
+}
