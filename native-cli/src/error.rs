@@ -36,6 +36,9 @@ pub enum OpError {
     #[error("item {id} on queue {queue} is leased under another token (this lease expired and it was reserved again)")]
     NotOwner { queue: String, id: String },
 
+    #[error("{what} walks the keyspace node by node and does not run on a Redis Cluster yet; point --redis-url at one node")]
+    NotOnCluster { what: &'static str },
+
     #[error("unexpected reply from {script}: {detail}")]
     Protocol {
         script: &'static str,
@@ -53,6 +56,7 @@ impl OpError {
             OpError::QueueFull { .. } => "QUEUE_FULL",
             OpError::NotInFlight { .. } => "NOT_IN_FLIGHT",
             OpError::NotOwner { .. } => "NOT_OWNER",
+            OpError::NotOnCluster { .. } => "NOT_ON_CLUSTER",
             OpError::Protocol { .. } => "PROTOCOL_ERROR",
         }
     }

@@ -101,6 +101,9 @@ fn glob_escape(s: &str) -> String {
 }
 
 pub async fn audit(redis: &Redis) -> OpResult<Audit> {
+    if redis.is_cluster() {
+        return Err(OpError::NotOnCluster { what: "audit" });
+    }
     let prefix = redis.ctx.prefix.clone();
     let mut report = Audit {
         prefix: prefix.as_str().into(),
@@ -236,6 +239,9 @@ pub async fn cleanup(
     allow_production: bool,
 ) -> OpResult<Cleanup> {
     check_cleanup_pattern(pattern, allow_production)?;
+    if redis.is_cluster() {
+        return Err(OpError::NotOnCluster { what: "cleanup" });
+    }
     let mut report = Cleanup {
         pattern: pattern.into(),
         executed: execute,

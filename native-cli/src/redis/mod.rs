@@ -6,11 +6,47 @@
 
 use crate::config::redact_url;
 use crate::error::{OpError, OpResult};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisFuture, Value};
 use std::collections::HashMap;
 use std::time::Duration;
 use xbot_core::keys::KeyContext;
 use xbot_core::scripts::SCRIPTS;
+
+/// One Redis, or a Redis Cluster (every script's keys share one hash slot, so
+/// each script runs on the node that owns it).
+#[derive(Clone)]
+pub enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
 
 /// Response timeout for normal commands.
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -18,17 +54,42 @@ pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
 /// A connection (reconnecting in the background) plus the loaded scripts.
 #[derive(Clone)]
 pub struct Redis {
-    pub conn: ConnectionManager,
+    pub conn: Conn,
     pub ctx: KeyContext,
     scripts: std::sync::Arc<HashMap<&'static str, redis::Script>>,
 }
 
 impl Redis {
+    /// Connects to `url`; a comma-separated list of node URLs means a Redis Cluster.
     pub async fn connect(url: &str, ctx: KeyContext) -> OpResult<Redis> {
         let connect_err = |source| OpError::Connect {
             url: redact_url(url),
             source,
         };
+        let scripts = std::sync::Arc::new(
+            SCRIPTS
+                .iter()
+                .map(|s| (s.name, redis::Script::new(s.source)))
+                .collect(),
+        );
+        if url.contains(',') {
+            let nodes: Vec<&str> = url
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .collect();
+            let client = redis::cluster::ClusterClientBuilder::new(nodes)
+                .response_timeout(RESPONSE_TIMEOUT)
+                .connection_timeout(Duration::from_secs(3))
+                .build()
+                .map_err(connect_err)?;
+            let conn = client.get_async_connection().await.map_err(connect_err)?;
+            return Ok(Redis {
+                conn: Conn::Cluster(conn),
+                ctx,
+                scripts,
+            });
+        }
         let client = redis::Client::open(url).map_err(connect_err)?;
         let config = ConnectionManagerConfig::new()
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
@@ -39,15 +100,16 @@ impl Redis {
             .get_connection_manager_with_config(config)
             .await
             .map_err(connect_err)?;
-        let scripts = SCRIPTS
-            .iter()
-            .map(|s| (s.name, redis::Script::new(s.source)))
-            .collect();
         Ok(Redis {
-            conn,
+            conn: Conn::Single(conn),
             ctx,
-            scripts: std::sync::Arc::new(scripts),
+            scripts,
         })
+    }
+
+    /// True when connected to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.conn, Conn::Cluster(_))
     }
 
     /// Runs a protocol script by name (EVALSHA, loading it on NOSCRIPT).

@@ -73,3 +73,86 @@ impl Drop for RedisServer {
         let _ = self.child.wait();
     }
 }
+
+/// A 3-master Redis Cluster on loopback ports, torn down when dropped.
+pub struct RedisCluster {
+    pub nodes: Vec<RedisServer>,
+    dir: std::path::PathBuf,
+}
+
+impl RedisCluster {
+    pub fn start() -> RedisCluster {
+        let dir = std::env::temp_dir().join(format!(
+            "xbot-cluster-{}-{}",
+            std::process::id(),
+            fastrand_suffix()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let nodes: Vec<RedisServer> = (0..3)
+            .map(|i| {
+                let conf = dir.join(format!("nodes-{i}.conf"));
+                RedisServer::start_with(&[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    conf.to_str().unwrap(),
+                    "--cluster-node-timeout",
+                    "2000",
+                    "--dir",
+                    dir.to_str().unwrap(),
+                ])
+            })
+            .collect();
+        let addrs: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let status = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("redis-cli must be installed");
+        assert!(status.success(), "redis-cli --cluster create failed");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        'wait: while Instant::now() < deadline {
+            for n in &nodes {
+                let info: String = redis::cmd("CLUSTER")
+                    .arg("INFO")
+                    .query(&mut n.conn())
+                    .unwrap_or_default();
+                if !info.contains("cluster_state:ok") {
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue 'wait;
+                }
+            }
+            return RedisCluster { nodes, dir };
+        }
+        panic!("the cluster did not become ready");
+    }
+
+    /// The node URLs, comma-separated: how xbot-redis is pointed at a cluster.
+    pub fn url(&self) -> String {
+        self.nodes
+            .iter()
+            .map(RedisServer::url)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        self.nodes.clear();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn fastrand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64
+}
