@@ -287,3 +287,35 @@ async fn pushes_are_idempotent_capped_and_schedulable() {
     tokio::time::sleep(Duration::from_millis(350)).await;
     assert_eq!(q2.reserve(60_000).await.unwrap().unwrap().item.id, "later");
 }
+
+#[tokio::test]
+async fn scripts_reload_after_a_flush_and_work_resumes_after_a_restart() {
+    let server = RedisServer::start();
+    let port = server.port;
+    let redis = connect(&server).await;
+    let q = Queue::new(&redis, QueueName::SyncToSupabase);
+    q.push("row", json!(1), p(50), None, None).await.unwrap();
+    // A SCRIPT FLUSH (or a failover to a fresh replica) empties the script
+    // cache: EVALSHA answers NOSCRIPT and the runner loads the script again.
+    let _: () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query(&mut server.conn())
+        .unwrap();
+    q.push("row", json!(2), p(50), None, None).await.unwrap();
+    assert_eq!(q.stats().await.unwrap().ready, 2);
+
+    // Redis restarts (empty, on the same port): the connection comes back by itself.
+    drop(server);
+    let restarted = RedisServer::start_on(port);
+    let mut ok = false;
+    for _ in 0..50 {
+        if q.push("row", json!(3), p(50), None, None).await.is_ok() {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok, "the runner reconnected to the restarted server");
+    assert_eq!(q.stats().await.unwrap().ready, 1);
+    drop(restarted);
+}

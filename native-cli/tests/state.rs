@@ -173,3 +173,59 @@ async fn caches_bust_by_version_cap_lists_and_count_hits() {
         (1, 1)
     );
 }
+
+#[tokio::test]
+async fn temp_data_always_expires_and_model_state_is_validated() {
+    use xbot_core::model::LogisticModel;
+    use xbot_redis::ops::{model, temp};
+    let server = RedisServer::start();
+    let redis = connect(&server).await;
+    let mut c = server.conn();
+    let draft = temp::set(&redis, "draft", "d1", "my draft").await.unwrap();
+    let session = temp::set(&redis, "session", "s1", "{}").await.unwrap();
+    assert_eq!(
+        (draft.as_str(), session.as_str()),
+        ("app:temp:draft:d1:1h", "app:temp:session:s1:24h")
+    );
+    let ttl: i64 = redis::cmd("TTL").arg(&draft).query(&mut c).unwrap();
+    let ttl2: i64 = redis::cmd("TTL").arg(&session).query(&mut c).unwrap();
+    assert!((3_500..=3_600).contains(&ttl) && (86_300..=86_400).contains(&ttl2));
+    assert_eq!(
+        temp::get(&redis, "draft", "d1").await.unwrap().as_deref(),
+        Some("my draft")
+    );
+    assert!(temp::set(&redis, "note", "x", "y").await.is_err());
+
+    assert_eq!(model::weights(&redis).await.unwrap(), None);
+    let m = LogisticModel {
+        bias: -0.5,
+        weights: [("hour_9".to_string(), 0.7)].into(),
+    };
+    model::save_weights(&redis, &m).await.unwrap();
+    assert_eq!(model::weights(&redis).await.unwrap(), Some(m));
+    let stamp: String = redis::cmd("GET")
+        .arg("app:model:training:last_update")
+        .query(&mut c)
+        .unwrap();
+    assert!(xbot_core::time::parse_iso(&stamp).is_ok());
+    let bad = LogisticModel {
+        bias: f64::NAN,
+        weights: Default::default(),
+    };
+    assert!(model::save_weights(&redis, &bad).await.is_err());
+    let _: () = redis::cmd("SET")
+        .arg("app:model:weights:v1")
+        .arg("{\"bias\":\"x\"}")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(
+        model::weights(&redis).await.unwrap_err().code(),
+        "INVALID_JSON"
+    );
+    model::save_accuracy(&redis, 0.81).await.unwrap();
+    assert!(model::save_accuracy(&redis, 1.2).await.is_err());
+    assert!(xbot_core::time::parse_iso(&model::mark_ingest(&redis).await.unwrap()).is_ok());
+    model::save_baseline(&redis, &serde_json::json!({ "likes": 12.5 }))
+        .await
+        .unwrap();
+}

@@ -7,9 +7,11 @@ pub mod dedup;
 pub mod health;
 pub mod keyspace;
 pub mod lock;
+pub mod model;
 pub mod queue;
 pub mod ratelimit;
 pub mod stats;
+pub mod temp;
 
 /// Milliseconds since the Unix epoch by this machine's clock.
 pub fn now_ms() -> u64 {

@@ -23,6 +23,15 @@ impl RedisServer {
             .local_addr()
             .unwrap()
             .port();
+        Self::spawn(port, extra)
+    }
+
+    /// A fresh server on a given port (to simulate a restart).
+    pub fn start_on(port: u16) -> RedisServer {
+        Self::spawn(port, &[])
+    }
+
+    fn spawn(port: u16, extra: &[&str]) -> RedisServer {
         let child = Command::new("redis-server")
             .args([
                 "--port",

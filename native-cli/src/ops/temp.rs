@@ -1,0 +1,51 @@
+//! Temporary data with fixed lifetimes: drafts (1 h) and sessions (24 h).
+
+use crate::error::{OpError, OpResult};
+use crate::redis::Redis;
+use xbot_core::keys::{build_key, BuiltKey, Params};
+
+/// `draft` (`temp:draft:{id}:1h`) or `session` (`temp:session:{sessionId}:24h`).
+fn key(redis: &Redis, kind: &str, id: &str) -> OpResult<BuiltKey> {
+    let (family, param) = match kind {
+        "draft" => ("temp.draft", "id"),
+        "session" => ("temp.session", "sessionId"),
+        _ => {
+            return Err(xbot_core::Error::UnknownFamily {
+                family: format!("temp.{kind}"),
+            }
+            .into())
+        }
+    };
+    let params: Params = [(param.to_string(), id.to_string())].into();
+    Ok(build_key(family, &params, &redis.ctx)?)
+}
+
+/// Stores `value` for the family's lifetime (always with a TTL).
+pub async fn set(redis: &Redis, kind: &str, id: &str, value: &str) -> OpResult<String> {
+    let k = key(redis, kind, id)?;
+    let ttl = k.ttl_seconds.expect("temp families have a TTL");
+    let _: () = redis::cmd("SET")
+        .arg(&k.key)
+        .arg(value)
+        .arg("EX")
+        .arg(ttl)
+        .query_async(&mut redis.conn.clone())
+        .await
+        .map_err(|source| OpError::Redis {
+            what: k.key.clone(),
+            source,
+        })?;
+    Ok(k.key)
+}
+
+pub async fn get(redis: &Redis, kind: &str, id: &str) -> OpResult<Option<String>> {
+    let k = key(redis, kind, id)?;
+    redis::cmd("GET")
+        .arg(&k.key)
+        .query_async(&mut redis.conn.clone())
+        .await
+        .map_err(|source| OpError::Redis {
+            what: k.key,
+            source,
+        })
+}
