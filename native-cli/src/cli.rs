@@ -194,6 +194,24 @@ pub enum BanditCommand {
     },
 }
 
+impl Command {
+    /// True for the subcommands that talk to Redis (the rest are pure).
+    pub fn needs_redis(&self) -> bool {
+        !matches!(
+            self,
+            Command::Hash { .. }
+                | Command::Key { .. }
+                | Command::Classify { .. }
+                | Command::Catalog { .. }
+                | Command::Score(_)
+                | Command::Retry { .. }
+                | Command::Bandit {
+                    command: BanditCommand::Sample { .. } | BanditCommand::Beta { .. }
+                }
+        )
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum QueueCommand {
     /// Add an item → {"id", "status", "score"}; the same --id twice is a no-op.

@@ -10,7 +10,6 @@ mod pure;
 use xbot_redis::error;
 
 use clap::Parser;
-use cli::{BanditCommand, Command};
 use std::process::ExitCode;
 
 /// Why a command did not succeed.
@@ -79,20 +78,10 @@ fn run_redis(cli: cli::Cli) -> Result<(), Failure> {
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let json = cli.global.json;
-    let result = match cli.command {
-        Command::Health { .. }
-        | Command::Queue { .. }
-        | Command::Lock { .. }
-        | Command::Ratelimit { .. }
-        | Command::Dedup { .. }
-        | Command::Audit { .. }
-        | Command::Cleanup { .. }
-        | Command::Stats { .. }
-        | Command::Cache { .. }
-        | Command::Bandit {
-            command: BanditCommand::Update { .. } | BanditCommand::Select { .. },
-        } => run_redis(cli),
-        _ => pure::run(cli),
+    let result = if cli.command.needs_redis() {
+        run_redis(cli)
+    } else {
+        pure::run(cli)
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

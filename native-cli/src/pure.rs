@@ -125,20 +125,6 @@ pub fn run(cli: Cli) -> Result {
                     .join("\n")
             })
         }
-        Command::Health { .. }
-        | Command::Queue { .. }
-        | Command::Lock { .. }
-        | Command::Ratelimit { .. }
-        | Command::Dedup { .. }
-        | Command::Audit { .. }
-        | Command::Cleanup { .. }
-        | Command::Stats { .. }
-        | Command::Cache { .. }
-        | Command::Bandit {
-            command: BanditCommand::Update { .. } | BanditCommand::Select { .. },
-        } => {
-            unreachable!("Redis commands are dispatched in main")
-        }
         Command::Retry {
             queue,
             attempt,
@@ -157,6 +143,9 @@ pub fn run(cli: Cli) -> Result {
                     ),
                 },
             )
+        }
+        redis_command => {
+            unreachable!("{redis_command:?} needs Redis: main dispatches it (Command::needs_redis)")
         }
     }
 }

@@ -42,11 +42,7 @@ async fn count(redis: &Redis, family: &str, hit: bool) -> OpResult<()> {
 
 pub async fn tweet_get(redis: &Redis, tweet_id: &str) -> OpResult<Option<Value>> {
     let k = key(redis, "cache.tweet", Some(("tweetId", tweet_id)))?;
-    let raw: Option<String> = redis::cmd("GET")
-        .arg(&k.key)
-        .query_async(&mut redis.conn.clone())
-        .await
-        .map_err(redis_err(&k.key))?;
+    let raw: Option<String> = redis.get(&k.key).await?;
     count(redis, "cache.tweet", raw.is_some()).await?;
     raw.map(|r| {
         serde_json::from_str(&r).map_err(|e| {
@@ -62,27 +58,13 @@ pub async fn tweet_get(redis: &Redis, tweet_id: &str) -> OpResult<Option<Value>>
 
 pub async fn tweet_set(redis: &Redis, tweet_id: &str, tweet: &Value) -> OpResult<()> {
     let k = key(redis, "cache.tweet", Some(("tweetId", tweet_id)))?;
-    let ttl = k.ttl_seconds.unwrap_or(86_400);
-    let _: () = redis::cmd("SET")
-        .arg(&k.key)
-        .arg(tweet.to_string())
-        .arg("EX")
-        .arg(ttl)
-        .query_async(&mut redis.conn.clone())
-        .await
-        .map_err(redis_err(&k.key))?;
-    Ok(())
+    redis.set(&k.key, &tweet.to_string(), k.ttl_seconds).await
 }
 
 /// The current configuration schema version (0 when never set).
 pub async fn config_version(redis: &Redis) -> OpResult<i64> {
     let k = key(redis, "cache.config", Some(("key", "schema_version")))?.key;
-    let v: Option<i64> = redis::cmd("GET")
-        .arg(&k)
-        .query_async(&mut redis.conn.clone())
-        .await
-        .map_err(redis_err(&k))?;
-    Ok(v.unwrap_or(0))
+    Ok(redis.get(&k).await?.unwrap_or(0))
 }
 
 /// Invalidates every cached configuration entry at once; returns the new version.
@@ -105,11 +87,7 @@ where
 {
     let k = key(redis, "cache.config", Some(("key", name)))?;
     let version = config_version(redis).await?;
-    let raw: Option<String> = redis::cmd("GET")
-        .arg(&k.key)
-        .query_async(&mut redis.conn.clone())
-        .await
-        .map_err(redis_err(&k.key))?;
+    let raw: Option<String> = redis.get(&k.key).await?;
     if let Some(entry) = raw.and_then(|r| serde_json::from_str::<Value>(&r).ok()) {
         if entry["version"] == json!(version) {
             count(redis, "cache.config", true).await?;
@@ -118,15 +96,13 @@ where
     }
     count(redis, "cache.config", false).await?;
     let value = load().await?;
-    let entry = json!({ "version": version, "value": value });
-    let _: () = redis::cmd("SET")
-        .arg(&k.key)
-        .arg(entry.to_string())
-        .arg("EX")
-        .arg(k.ttl_seconds.unwrap_or(3_600))
-        .query_async(&mut redis.conn.clone())
-        .await
-        .map_err(redis_err(&k.key))?;
+    redis
+        .set(
+            &k.key,
+            &json!({ "version": version, "value": value }).to_string(),
+            k.ttl_seconds,
+        )
+        .await?;
     Ok(value)
 }
 

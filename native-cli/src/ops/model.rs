@@ -2,7 +2,7 @@
 //! training and ingest timestamps, the performance baseline.
 
 use super::now_ms;
-use crate::error::{OpError, OpResult};
+use crate::error::OpResult;
 use crate::redis::Redis;
 use xbot_core::keys::{build_key, Params};
 use xbot_core::model::LogisticModel;
@@ -11,33 +11,10 @@ fn key(redis: &Redis, family: &str) -> OpResult<String> {
     Ok(build_key(family, &Params::new(), &redis.ctx)?.key)
 }
 
-async fn set(redis: &Redis, key: &str, value: &str) -> OpResult<()> {
-    redis::cmd("SET")
-        .arg(key)
-        .arg(value)
-        .query_async(&mut redis.conn.clone())
-        .await
-        .map_err(|source| OpError::Redis {
-            what: key.to_string(),
-            source,
-        })
-}
-
-async fn get(redis: &Redis, key: &str) -> OpResult<Option<String>> {
-    redis::cmd("GET")
-        .arg(key)
-        .query_async(&mut redis.conn.clone())
-        .await
-        .map_err(|source| OpError::Redis {
-            what: key.to_string(),
-            source,
-        })
-}
-
 /// The stored weights (`model:weights:v1`), or `None` before the first training.
 pub async fn weights(redis: &Redis) -> OpResult<Option<LogisticModel>> {
     let k = key(redis, "model.weights")?;
-    match get(redis, &k).await? {
+    match redis.get::<String>(&k).await? {
         None => Ok(None),
         Some(raw) => {
             let m: LogisticModel =
@@ -54,14 +31,17 @@ pub async fn weights(redis: &Redis) -> OpResult<Option<LogisticModel>> {
 /// Stores validated weights and stamps `model:training:last_update`.
 pub async fn save_weights(redis: &Redis, model: &LogisticModel) -> OpResult<()> {
     model.validate()?;
-    set(
-        redis,
-        &key(redis, "model.weights")?,
-        &serde_json::to_string(model).expect("models serialize"),
-    )
-    .await?;
+    redis
+        .set(
+            &key(redis, "model.weights")?,
+            &serde_json::to_string(model).expect("models serialize"),
+            None,
+        )
+        .await?;
     let stamp = xbot_core::time::iso_string(now_ms() as f64)?;
-    set(redis, &key(redis, "model.training.last_update")?, &stamp).await
+    redis
+        .set(&key(redis, "model.training.last_update")?, &stamp, None)
+        .await
 }
 
 /// Records the model's accuracy (a fraction in [0, 1]).
@@ -72,27 +52,31 @@ pub async fn save_accuracy(redis: &Redis, accuracy: f64) -> OpResult<()> {
         }
         .into());
     }
-    set(
-        redis,
-        &key(redis, "model.performance.accuracy")?,
-        &accuracy.to_string(),
-    )
-    .await
+    redis
+        .set(
+            &key(redis, "model.performance.accuracy")?,
+            &accuracy.to_string(),
+            None,
+        )
+        .await
 }
 
 /// Stamps `learn:last_ingest` with the current time; returns the ISO stamp.
 pub async fn mark_ingest(redis: &Redis) -> OpResult<String> {
     let stamp = xbot_core::time::iso_string(now_ms() as f64)?;
-    set(redis, &key(redis, "learn.last_ingest")?, &stamp).await?;
+    redis
+        .set(&key(redis, "learn.last_ingest")?, &stamp, None)
+        .await?;
     Ok(stamp)
 }
 
 /// Stores the performance baseline (JSON).
 pub async fn save_baseline(redis: &Redis, baseline: &serde_json::Value) -> OpResult<()> {
-    set(
-        redis,
-        &key(redis, "learn.performance_baseline")?,
-        &baseline.to_string(),
-    )
-    .await
+    redis
+        .set(
+            &key(redis, "learn.performance_baseline")?,
+            &baseline.to_string(),
+            None,
+        )
+        .await
 }

@@ -23,14 +23,7 @@ pub struct Decision {
 pub async fn limits(redis: &Redis) -> OpResult<RateLimits> {
     let params: Params = [("key".to_string(), "rate_limits".to_string())].into();
     let key = build_key("cache.config", &params, &redis.ctx)?.key;
-    let raw: Option<String> = redis::cmd("GET")
-        .arg(&key)
-        .query_async(&mut redis.conn.clone())
-        .await
-        .map_err(|source| OpError::Redis {
-            what: key.clone(),
-            source,
-        })?;
+    let raw: Option<String> = redis.get(&key).await?;
     Ok(match raw {
         Some(json) => RateLimits::from_json(&json)?,
         None => RateLimits::default(),

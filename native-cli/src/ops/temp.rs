@@ -1,6 +1,6 @@
 //! Temporary data with fixed lifetimes: drafts (1 h) and sessions (24 h).
 
-use crate::error::{OpError, OpResult};
+use crate::error::OpResult;
 use crate::redis::Redis;
 use xbot_core::keys::{build_key, BuiltKey, Params};
 
@@ -23,29 +23,16 @@ fn key(redis: &Redis, kind: &str, id: &str) -> OpResult<BuiltKey> {
 /// Stores `value` for the family's lifetime (always with a TTL).
 pub async fn set(redis: &Redis, kind: &str, id: &str, value: &str) -> OpResult<String> {
     let k = key(redis, kind, id)?;
-    let ttl = k.ttl_seconds.expect("temp families have a TTL");
-    let _: () = redis::cmd("SET")
-        .arg(&k.key)
-        .arg(value)
-        .arg("EX")
-        .arg(ttl)
-        .query_async(&mut redis.conn.clone())
-        .await
-        .map_err(|source| OpError::Redis {
-            what: k.key.clone(),
-            source,
-        })?;
+    redis
+        .set(
+            &k.key,
+            value,
+            Some(k.ttl_seconds.expect("temp families have a TTL")),
+        )
+        .await?;
     Ok(k.key)
 }
 
 pub async fn get(redis: &Redis, kind: &str, id: &str) -> OpResult<Option<String>> {
-    let k = key(redis, kind, id)?;
-    redis::cmd("GET")
-        .arg(&k.key)
-        .query_async(&mut redis.conn.clone())
-        .await
-        .map_err(|source| OpError::Redis {
-            what: k.key,
-            source,
-        })
+    redis.get(&key(redis, kind, id)?.key).await
 }

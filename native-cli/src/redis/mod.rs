@@ -112,6 +112,33 @@ impl Redis {
         matches!(self.conn, Conn::Cluster(_))
     }
 
+    /// GET `key`, errors naming the key.
+    pub async fn get<T: redis::FromRedisValue>(&self, key: &str) -> OpResult<Option<T>> {
+        redis::cmd("GET")
+            .arg(key)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(|source| OpError::Redis {
+                what: key.to_string(),
+                source,
+            })
+    }
+
+    /// SET `key` to `value`, with `EX ttl_seconds` when given; errors naming the key.
+    pub async fn set(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> OpResult<()> {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(key).arg(value);
+        if let Some(ttl) = ttl_seconds {
+            cmd.arg("EX").arg(ttl);
+        }
+        cmd.query_async(&mut self.conn.clone())
+            .await
+            .map_err(|source| OpError::Redis {
+                what: key.to_string(),
+                source,
+            })
+    }
+
     /// Runs a protocol script by name (EVALSHA, loading it on NOSCRIPT).
     pub async fn script<T: redis::FromRedisValue>(
         &self,
