@@ -1,0 +1,164 @@
+//! The Redis subcommands as a user runs them: the real binary, a private server.
+
+mod support;
+
+use serde_json::Value;
+use std::process::{Command, Output};
+use support::RedisServer;
+
+fn run(url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xbot-redis"))
+        .args(["--json", "--redis-url", url])
+        .args(args)
+        .env_remove("REDIS_PREFIX")
+        .env_remove("APP_ENV")
+        .env_remove("REDIS_MAX_MEMORY")
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn health_probes_and_warns_about_eviction() {
+    let good = RedisServer::start_with(&["--maxmemory-policy", "noeviction"]);
+    let out = run(&good.url(), &["health", "--strict", "--instance", "ci-1"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let h = json(&out);
+    assert_eq!(
+        (h["ok"].as_bool(), h["writeReadOk"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert_eq!(h["probeKey"], "app:health:check:ci-1");
+    let ping = h["pingMs"].as_f64().unwrap();
+    assert!(
+        ping > 0.0 && ping < 1_000.0,
+        "a sub-millisecond ping is healthy, not down: {ping}"
+    );
+    assert!((1..=60).contains(&h["ttlSeconds"].as_i64().unwrap()));
+
+    let lru = RedisServer::start_with(&["--maxmemory-policy", "allkeys-lru"]);
+    let out = run(&lru.url(), &["health"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "without --strict an evicting policy is a warning"
+    );
+    let h = json(&out);
+    assert!(
+        h["warnings"][0].as_str().unwrap().contains("allkeys-lru"),
+        "{h}"
+    );
+    assert_eq!(
+        run(&lru.url(), &["health", "--strict"]).status.code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn an_unreachable_redis_fails_without_printing_the_password() {
+    let out = run("redis://bot:hunter2@127.0.0.1:1", &["queue", "stats"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("REDIS_UNREACHABLE") && stderr.contains("bot:***@"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"));
+    // Bad input is exit 2 before any connection is tried.
+    assert_eq!(
+        run("redis://127.0.0.1:1", &["queue", "stats", "nope"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn a_queue_round_trip_through_the_cli() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let pushed = json(&run(
+        &url,
+        &[
+            "queue",
+            "push",
+            "pending_posts",
+            "--type",
+            "post",
+            "--data",
+            r#"{"text":"hi"}"#,
+            "--id",
+            "p1",
+        ],
+    ));
+    assert_eq!(pushed["status"], "added");
+    let again = json(&run(
+        &url,
+        &[
+            "queue",
+            "push",
+            "pending_posts",
+            "--type",
+            "post",
+            "--data",
+            "{}",
+            "--id",
+            "p1",
+        ],
+    ));
+    assert_eq!(again["status"], "exists");
+    let r = json(&run(
+        &url,
+        &["queue", "reserve", "pending_posts", "--lease-ms", "60000"],
+    ));
+    assert_eq!(
+        (
+            r["id"].as_str(),
+            r["data"]["text"].as_str(),
+            r["retryCount"].as_u64()
+        ),
+        (Some("p1"), Some("hi"), Some(0))
+    );
+    let token = r["token"].as_str().unwrap();
+    let wrong = run(
+        &url,
+        &["queue", "ack", "pending_posts", "p1", "--token", "nope"],
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("NOT_OWNER"));
+    let f = json(&run(
+        &url,
+        &[
+            "queue",
+            "fail",
+            "pending_posts",
+            "p1",
+            "--token",
+            token,
+            "--error",
+            "429 from X",
+        ],
+    ));
+    assert_eq!(
+        (f["outcome"].as_str(), f["attempts"].as_u64()),
+        (Some("retry"), Some(1))
+    );
+    let s = json(&run(&url, &["queue", "stats", "pending_posts"]));
+    assert_eq!(
+        (s["delayed"].as_u64(), s["inFlight"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(
+        run(&url, &["queue", "reserve", "pending_posts"]).stdout,
+        b"null\n"
+    );
+}
