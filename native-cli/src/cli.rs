@@ -124,6 +124,12 @@ pub enum Command {
         #[command(subcommand)]
         command: CacheCommand,
     },
+    /// Run the queue consumers until SIGTERM/SIGINT, then drain (see README: Worker).
+    Worker {
+        /// Exit once the consumed queues are empty (end-to-end runs, batch jobs).
+        #[arg(long)]
+        drain: bool,
+    },
     /// Backoff before retry ATTEMPT (1-based) of QUEUE; null = dead-letter.
     Retry {
         queue: String,

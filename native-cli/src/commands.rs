@@ -47,6 +47,9 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
         } => keyspace::check_cleanup_pattern(pattern, *production)?,
         _ => {}
     }
+    if let Command::Worker { drain } = command {
+        return worker(g, ctx, drain).await;
+    }
     let redis = Redis::connect(&g.redis_url, ctx).await?;
     match command {
         Command::Health {
@@ -318,4 +321,58 @@ async fn queue(redis: &Redis, command: QueueCommand) -> OpResult<Outcome> {
             ok(Value::Array(out))
         }
     }
+}
+
+/// The worker: configuration from the environment, Redis with retries,
+/// SIGTERM/SIGINT start a graceful drain.
+async fn worker(g: &Global, ctx: KeyContext, drain: bool) -> OpResult<Outcome> {
+    use std::io::IsTerminal;
+    use xbot_redis::worker::{config::WorkerConfig, sink::SqliteSink};
+    let json_logs = !std::io::stderr().is_terminal();
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = if json_logs {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+
+    let cfg = WorkerConfig::from_env().map_err(|e| OpError::Config(e.to_string()))?;
+    let sink = SqliteSink::open(&cfg.sqlite_path, &cfg.allow_tables)
+        .map_err(|e| OpError::Config(format!("sqlite sink {}: {e}", cfg.sqlite_path.display())))?;
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        tracing::info!("shutdown requested: finishing items in flight");
+        let _ = stop.send(true);
+    });
+    // Redis down at start: retry with backoff (health stays unready meanwhile).
+    let url = xbot_redis::config::redact_url(&g.redis_url);
+    let mut delay = std::time::Duration::from_millis(200);
+    let redis = loop {
+        match Redis::connect(&g.redis_url, ctx.clone()).await {
+            Ok(r) => break r,
+            Err(e) => {
+                tracing::warn!(url = %url, error = %e, "Redis unavailable; retrying");
+                if *shutdown.borrow() {
+                    return Err(e);
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(5));
+            }
+        }
+    };
+    if let Ok(h) = health::check(&redis, &default_instance(), None).await {
+        for w in &h.warnings {
+            tracing::error!(warning = %w, "Redis configuration");
+        }
+    }
+    let summary = xbot_redis::worker::run(redis, cfg, sink, shutdown, drain).await?;
+    ok(serde_json::to_value(summary).expect("serializes"))
 }

@@ -8,6 +8,9 @@ pub enum OpError {
     #[error(transparent)]
     Core(#[from] xbot_core::Error),
 
+    #[error("configuration: {0}")]
+    Config(String),
+
     #[error("cannot reach Redis at {url}: {source}")]
     Connect {
         url: String,
@@ -50,6 +53,7 @@ impl OpError {
     pub fn code(&self) -> &'static str {
         match self {
             OpError::Core(e) => e.code(),
+            OpError::Config(_) => "CONFIG",
             OpError::Connect { .. } => "REDIS_UNREACHABLE",
             OpError::Redis { .. } => "REDIS_ERROR",
             OpError::WrongType { .. } => "WRONG_TYPE",
@@ -63,7 +67,7 @@ impl OpError {
 
     /// Bad input (exit 2) rather than a failure (exit 1).
     pub fn is_usage(&self) -> bool {
-        matches!(self, OpError::Core(_))
+        matches!(self, OpError::Core(_) | OpError::Config(_))
     }
 }
 

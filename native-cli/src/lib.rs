@@ -6,3 +6,4 @@ pub mod config;
 pub mod error;
 pub mod ops;
 pub mod redis;
+pub mod worker;

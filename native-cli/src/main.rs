@@ -56,7 +56,7 @@ fn report(json: bool, code: &str, message: &str) {
 
 /// Runs a Redis subcommand on a small runtime and prints its JSON.
 fn run_redis(cli: cli::Cli) -> Result<(), Failure> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let outcome = runtime

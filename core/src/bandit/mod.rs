@@ -87,8 +87,62 @@ pub fn update_posterior(alpha: f64, beta: f64, reward: f64) -> Result<(f64, f64)
     Ok((alpha + reward, beta + (1.0 - reward)))
 }
 
+/// Engagement metrics of one posted tweet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Engagement {
+    #[serde(default)]
+    pub likes: f64,
+    #[serde(default)]
+    pub retweets: f64,
+    #[serde(default)]
+    pub replies: f64,
+    #[serde(default)]
+    pub impressions: f64,
+}
+
+/// The reward rule: engagement rate `(likes + retweets + replies) / impressions`
+/// relative to the baseline rate, `r = clamp(rate / (2 · baseline), 0, 1)`, so
+/// a tweet at the baseline scores 0.5, twice the baseline or more scores 1.
+pub fn reward(m: &Engagement, baseline_rate: f64) -> Result<f64> {
+    for (name, v) in [
+        ("likes", m.likes),
+        ("retweets", m.retweets),
+        ("replies", m.replies),
+        ("impressions", m.impressions),
+    ] {
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(Error::InvalidModelValue {
+                name: name.into(),
+                value: num(v),
+            });
+        }
+    }
+    if !(baseline_rate.is_finite() && baseline_rate > 0.0) {
+        return Err(Error::InvalidModelValue {
+            name: "baseline".into(),
+            value: num(baseline_rate),
+        });
+    }
+    let rate = (m.likes + m.retweets + m.replies) / m.impressions.max(1.0);
+    Ok((rate / (2.0 * baseline_rate)).clamp(0.0, 1.0))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn reward_rule() {
+        let m = |likes: f64, impressions: f64| Engagement {
+            likes,
+            impressions,
+            ..Default::default()
+        };
+        assert_eq!(reward(&m(20.0, 1000.0), 0.02).unwrap(), 0.5);
+        assert_eq!(reward(&m(100.0, 1000.0), 0.02).unwrap(), 1.0);
+        assert_eq!(reward(&m(0.0, 0.0), 0.02).unwrap(), 0.0);
+        assert!(reward(&m(-1.0, 10.0), 0.02).is_err());
+        assert!(reward(&m(1.0, 10.0), 0.0).is_err());
+    }
+
     use super::*;
 
     fn arm(id: &str, alpha: f64, beta: f64) -> Arm {

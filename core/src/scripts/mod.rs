@@ -40,6 +40,8 @@ pub static SCRIPTS: &[LuaScript] = &[
     script!("queue_extend", 7, false),
     script!("queue_reap", 7, false),
     script!("queue_requeue", 7, false),
+    script!("queue_release", 7, false),
+    script!("queue_promote", 7, false),
     script!("queue_stats", 7, true),
     script!("lock_acquire", 2, false),
     script!("lock_release", 1, false),

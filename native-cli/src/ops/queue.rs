@@ -246,8 +246,13 @@ impl<'a> Queue<'a> {
         Ok(None)
     }
 
-    /// Dead-letters a reserved item that can never be processed.
-    async fn bury(&self, id: &str, token: &str, reason: &str) -> OpResult<()> {
+    /// Moves due delayed items to ready; returns how many.
+    pub async fn promote(&self, limit: u32) -> OpResult<u64> {
+        self.run("queue_promote", &[limit.to_string()]).await
+    }
+
+    /// Dead-letters a reserved item that can never be processed, with the reason.
+    pub async fn bury(&self, id: &str, token: &str, reason: &str) -> OpResult<()> {
         let args = [
             id.to_string(),
             token.to_string(),
@@ -329,6 +334,19 @@ impl<'a> Queue<'a> {
                 script: "queue_fail",
                 detail: format!("{reply:?}"),
             }),
+        }
+    }
+
+    /// Hands a reserved item back to ready without counting an attempt
+    /// (graceful shutdown: the work was not done, nothing failed).
+    pub async fn release(&self, id: &str, token: &str) -> OpResult<()> {
+        let code: i64 = self
+            .run("queue_release", &[id.to_string(), token.to_string()])
+            .await?;
+        if code == 1 {
+            Ok(())
+        } else {
+            Err(self.owner_error(id, code))
         }
     }
 

@@ -1,0 +1,103 @@
+//! Worker configuration from the environment, validated at start.
+
+use std::path::PathBuf;
+use xbot_core::queue::QueueName;
+
+/// Everything the worker reads from its environment.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Queues to consume and how many items of each to process at once
+    /// (`XBOT_QUEUES=sync_to_supabase:4,analytics_processing:2`).
+    pub queues: Vec<(QueueName, usize)>,
+    /// Lease of a reserved item; extended while it is processed (`XBOT_LEASE_MS`).
+    pub lease_ms: u64,
+    /// HTTP port for /healthz, /readyz, /metrics (`PORT`; 0 = any free port).
+    pub port: u16,
+    /// SQLite file of the local sink when `DATABASE_URL` is unset (`XBOT_SQLITE_PATH`).
+    pub sqlite_path: PathBuf,
+    /// Tables sync items may write (`XBOT_SYNC_TABLES`).
+    pub allow_tables: Vec<String>,
+    /// How long a graceful shutdown waits for items in flight (`XBOT_SHUTDOWN_GRACE_MS`).
+    pub shutdown_grace_ms: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {var}={value:?}: {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+fn env(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn number<T: std::str::FromStr>(var: &'static str, default: T) -> Result<T, ConfigError> {
+    match env(var) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| ConfigError {
+            var,
+            value: v,
+            reason: "expected a whole number".into(),
+        }),
+    }
+}
+
+impl WorkerConfig {
+    pub fn from_env() -> Result<WorkerConfig, ConfigError> {
+        let queues = match env("XBOT_QUEUES") {
+            None => vec![(QueueName::SyncToSupabase, 4), (QueueName::AnalyticsProcessing, 2)],
+            Some(spec) => spec
+                .split(',')
+                .map(|part| {
+                    let bad = |reason: String| ConfigError { var: "XBOT_QUEUES", value: spec.clone(), reason };
+                    let (name, n) = part.trim().split_once(':').unwrap_or((part.trim(), "1"));
+                    let q = QueueName::parse(name).map_err(|e| bad(e.to_string()))?;
+                    if q == QueueName::PendingPosts {
+                        return Err(bad("pending_posts is posted by the bot itself; the worker only promotes it".into()));
+                    }
+                    let n: usize = n.parse().ok().filter(|n| (1..=64).contains(n)).ok_or_else(|| bad(format!("concurrency of {name} must be 1-64")))?;
+                    Ok((q, n))
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let allow_tables: Vec<String> = env("XBOT_SYNC_TABLES")
+            .unwrap_or_else(|| "tweets,bot_config,system_health,audit_log".into())
+            .split(',')
+            .map(|t| t.trim().to_string())
+            .collect();
+        if let Some(t) = allow_tables.iter().find(|t| !is_identifier(t)) {
+            return Err(ConfigError {
+                var: "XBOT_SYNC_TABLES",
+                value: t.clone(),
+                reason: "table names are [a-z_][a-z0-9_]*".into(),
+            });
+        }
+        let lease_ms = number("XBOT_LEASE_MS", 30_000u64)?;
+        if lease_ms < 1_000 {
+            return Err(ConfigError {
+                var: "XBOT_LEASE_MS",
+                value: lease_ms.to_string(),
+                reason: "at least 1000".into(),
+            });
+        }
+        Ok(WorkerConfig {
+            queues,
+            lease_ms,
+            port: number("PORT", 8080u16)?,
+            sqlite_path: env("XBOT_SQLITE_PATH")
+                .map_or_else(|| PathBuf::from("xbot-sync.sqlite3"), PathBuf::from),
+            allow_tables,
+            shutdown_grace_ms: number("XBOT_SHUTDOWN_GRACE_MS", 10_000u64)?,
+        })
+    }
+}
+
+/// A plain SQL identifier: lowercase letters, digits, underscores.
+pub fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some('a'..='z' | '_'))
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+        && s.len() <= 63
+}

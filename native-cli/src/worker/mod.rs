@@ -1,0 +1,249 @@
+//! `xbot-redis worker`: consumes the sync and analytics queues, keeps leases
+//! alive while it works, reaps expired leases, promotes scheduled posts,
+//! serves /healthz, /readyz and /metrics, and drains on SIGTERM/SIGINT.
+
+pub mod analytics;
+pub mod config;
+mod http;
+pub mod metrics;
+pub mod sink;
+
+use crate::error::OpError;
+use crate::ops::now_ms;
+use crate::ops::queue::{Queue, Reserved};
+use crate::redis::Redis;
+use config::WorkerConfig;
+use metrics::Metrics;
+use serde::Serialize;
+use sink::{SinkError, SqliteSink, SyncOp};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+use xbot_core::queue::QueueName;
+
+/// State shared by the consumers, the background jobs and the HTTP server.
+pub struct Shared {
+    pub redis: Redis,
+    pub cfg: WorkerConfig,
+    pub sink: SqliteSink,
+    pub metrics: Metrics,
+    pub ready: AtomicBool,
+    shutdown: watch::Receiver<bool>,
+    /// Exit once every consumed queue is empty (the end-to-end run).
+    drain: bool,
+}
+
+impl Shared {
+    fn stopping(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+}
+
+/// What the worker did, printed when it exits.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub processed: Vec<(String, u64)>,
+    pub rows: Vec<(String, u64)>,
+}
+
+/// Sleeps `d`, or less if shutdown starts.
+async fn pause(shutdown: &mut watch::Receiver<bool>, d: Duration) {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => {}
+        _ = shutdown.changed() => {}
+    }
+}
+
+/// Runs until `shutdown` turns true (or, with `drain`, until the queues are empty).
+pub async fn run(
+    redis: Redis,
+    cfg: WorkerConfig,
+    sink: SqliteSink,
+    shutdown: watch::Receiver<bool>,
+    drain: bool,
+) -> Result<Summary, OpError> {
+    let shared = Arc::new(Shared {
+        redis,
+        cfg,
+        sink,
+        metrics: Metrics::default(),
+        ready: AtomicBool::new(false),
+        shutdown,
+        drain,
+    });
+    let http = http::serve(shared.clone()).await?;
+    let mut tasks = Vec::new();
+    for (queue, concurrency) in shared.cfg.queues.clone() {
+        for _ in 0..concurrency {
+            tasks.push(tokio::spawn(consume(shared.clone(), queue)));
+        }
+    }
+    let housekeeping = tokio::spawn(housekeeping(shared.clone()));
+    shared.ready.store(true, Ordering::SeqCst);
+    info!(queues = ?shared.cfg.queues, port = http.port(), "worker started");
+    for t in tasks {
+        let _ = t.await;
+    }
+    shared.ready.store(false, Ordering::SeqCst);
+    housekeeping.abort();
+    http.stop();
+    let processed = shared
+        .cfg
+        .queues
+        .iter()
+        .map(|(q, _)| (q.as_str().to_string(), shared.metrics.processed(q.as_str())))
+        .collect();
+    let rows = shared.sink.counts().await.unwrap_or_default();
+    info!("worker stopped");
+    Ok(Summary { processed, rows })
+}
+
+/// One consumer: reserve, process under a kept-alive lease, ack or fail.
+async fn consume(shared: Arc<Shared>, queue: QueueName) {
+    let q = Queue::new(&shared.redis, queue);
+    let mut shutdown = shared.shutdown.clone();
+    let mut idle = Duration::from_millis(10);
+    while !shared.stopping() {
+        match q.reserve(shared.cfg.lease_ms).await {
+            Ok(Some(r)) => {
+                idle = Duration::from_millis(10);
+                handle(&shared, &q, r).await;
+            }
+            Ok(None) => {
+                if shared.drain && drained(&shared).await {
+                    break;
+                }
+                pause(&mut shutdown, idle).await;
+                idle = (idle * 2).min(Duration::from_millis(250));
+            }
+            Err(e) => {
+                warn!(queue = queue.as_str(), error = %e, "reserve failed; retrying");
+                pause(&mut shutdown, Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// True when no consumed queue has anything ready, delayed or in flight.
+async fn drained(shared: &Shared) -> bool {
+    for (queue, _) in &shared.cfg.queues {
+        match Queue::new(&shared.redis, *queue).stats().await {
+            Ok(s) if s.ready + s.delayed + s.in_flight == 0 => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Processes one reserved item; the lease is extended every third of its length.
+async fn handle(shared: &Shared, q: &Queue<'_>, r: Reserved) {
+    let name = q.name.as_str();
+    let (id, token) = (r.item.id.clone(), r.token.clone());
+    let work = process(shared, q.name, &r);
+    tokio::pin!(work);
+    let mut keepalive = tokio::time::interval(Duration::from_millis(shared.cfg.lease_ms / 3));
+    keepalive.tick().await;
+    let mut shutdown = shared.shutdown.clone();
+    let grace = Duration::from_millis(shared.cfg.shutdown_grace_ms);
+    let mut deadline: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
+    let result = loop {
+        tokio::select! {
+            res = &mut work => break Some(res),
+            _ = keepalive.tick() => {
+                if let Err(e) = q.extend(&id, &token, shared.cfg.lease_ms).await {
+                    warn!(queue = name, id = %id, error = %e, "lease lost while processing");
+                }
+            }
+            _ = shutdown.changed(), if deadline.is_none() => {
+                deadline = Some(Box::pin(tokio::time::sleep(grace)));
+            }
+            _ = async { deadline.as_mut().expect("guarded").await }, if deadline.is_some() => break None,
+        }
+    };
+    match result {
+        None => {
+            // Shutdown grace ran out: hand the item back untouched.
+            match q.release(&id, &token).await {
+                Ok(()) => info!(queue = name, id = %id, "handed back at shutdown"),
+                Err(e) => {
+                    warn!(queue = name, id = %id, error = %e, "could not hand back; its lease will expire")
+                }
+            }
+        }
+        Some(Ok(())) => match q.ack(&id, &token).await {
+            Ok(()) => {
+                shared.metrics.count(name, "processed");
+                if let Ok(created) = xbot_core::time::parse_iso(&r.item.created_at) {
+                    shared
+                        .metrics
+                        .observe_latency(name, (now_ms() as i64 - created).max(0) as f64 / 1000.0);
+                }
+            }
+            Err(e) => {
+                warn!(queue = name, id = %id, error = %e, "processed but the ack was refused (lease lost); it will be redelivered and skipped by the ledger")
+            }
+        },
+        Some(Err(SinkError::Transient(msg))) => match q.fail(&id, &token, &msg).await {
+            Ok(f) => {
+                shared.metrics.count(
+                    name,
+                    if f.outcome == "dead" {
+                        "dead"
+                    } else {
+                        "retried"
+                    },
+                );
+                warn!(queue = name, id = %id, error = %msg, outcome = f.outcome, "item failed");
+            }
+            Err(e) => error!(queue = name, id = %id, error = %e, "could not record a failure"),
+        },
+        Some(Err(SinkError::Permanent(msg))) => match q.bury(&id, &token, &msg).await {
+            Ok(()) => {
+                shared.metrics.count(name, "dead");
+                warn!(queue = name, id = %id, reason = %msg, "dead-lettered");
+            }
+            Err(e) => error!(queue = name, id = %id, error = %e, "could not dead-letter"),
+        },
+    }
+}
+
+async fn process(shared: &Shared, queue: QueueName, r: &Reserved) -> Result<(), SinkError> {
+    match queue {
+        QueueName::SyncToSupabase => {
+            let op = SyncOp::parse(&r.item.data)?;
+            shared.sink.apply(&r.item.id, op).await.map(drop)
+        }
+        QueueName::AnalyticsProcessing => analytics::apply(&shared.redis, &r.item.data)
+            .await
+            .map(drop),
+        QueueName::PendingPosts => Err(SinkError::Permanent(
+            "pending_posts are posted by the bot, not the worker".into(),
+        )),
+    }
+}
+
+/// Every few seconds: hand expired leases back and promote scheduled posts.
+async fn housekeeping(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        for q in QueueName::ALL {
+            let queue = Queue::new(&shared.redis, q);
+            match queue.reap(1_000).await {
+                Ok((0, 0)) => {}
+                Ok((retried, dead)) => {
+                    info!(queue = q.as_str(), retried, dead, "reaped expired leases")
+                }
+                Err(e) => warn!(queue = q.as_str(), error = %e, "reap failed"),
+            }
+            if q == QueueName::PendingPosts {
+                if let Err(e) = queue.promote(1_000).await {
+                    warn!(error = %e, "promoting scheduled posts failed");
+                }
+            }
+        }
+    }
+}
