@@ -130,6 +130,13 @@ pub enum Command {
         #[arg(long)]
         drain: bool,
     },
+    /// Rows the worker synced into the local SQLite sink (XBOT_SQLITE_PATH).
+    Synced {
+        /// Table, e.g. `tweets`.
+        table: String,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
     /// Backoff before retry ATTEMPT (1-based) of QUEUE; null = dead-letter.
     Retry {
         queue: String,

@@ -50,6 +50,21 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
     if let Command::Worker { drain } = command {
         return worker(g, ctx, drain).await;
     }
+    if let Command::Synced { table, limit } = &command {
+        use xbot_redis::worker::{config::WorkerConfig, sink::SqliteSink};
+        let cfg = WorkerConfig::from_env().map_err(|e| OpError::Config(e.to_string()))?;
+        let sink = SqliteSink::open(&cfg.sqlite_path, &cfg.allow_tables)
+            .map_err(|e| OpError::Config(e.to_string()))?;
+        let rows = sink
+            .rows(table, *limit)
+            .await
+            .map_err(|e| OpError::Config(e.to_string()))?;
+        return ok(Value::Array(
+            rows.into_iter()
+                .map(|(id, row)| json!({ "id": id, "row": row }))
+                .collect(),
+        ));
+    }
     let redis = Redis::connect(&g.redis_url, ctx).await?;
     match command {
         Command::Health {

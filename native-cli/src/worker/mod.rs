@@ -45,8 +45,10 @@ impl Shared {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
-    pub processed: Vec<(String, u64)>,
-    pub rows: Vec<(String, u64)>,
+    /// Items acked per queue.
+    pub processed: std::collections::BTreeMap<String, u64>,
+    /// Rows per table in the sink.
+    pub rows: std::collections::BTreeMap<String, u64>,
 }
 
 /// Sleeps `d`, or less if shutdown starts.
@@ -96,7 +98,13 @@ pub async fn run(
         .iter()
         .map(|(q, _)| (q.as_str().to_string(), shared.metrics.processed(q.as_str())))
         .collect();
-    let rows = shared.sink.counts().await.unwrap_or_default();
+    let rows = shared
+        .sink
+        .counts()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
     info!("worker stopped");
     Ok(Summary { processed, rows })
 }

@@ -1,0 +1,230 @@
+//! The worker process as deployed: real binary, real redis-server, SQLite sink.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::RedisServer;
+use xbot_core::keys::KeyContext;
+use xbot_core::queue::{Priority, QueueName};
+use xbot_redis::ops::queue::Queue;
+use xbot_redis::redis::Redis;
+use xbot_redis::worker::sink::{SinkError, SqliteSink, SyncOp};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn worker(url: &str, port: u16, sqlite: &std::path::Path, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_xbot-redis"))
+        .args(["--json", "--redis-url", url, "worker"])
+        .args(args)
+        .env("PORT", port.to_string())
+        .env("XBOT_SQLITE_PATH", sqlite)
+        .env_remove("REDIS_PREFIX")
+        .env_remove("APP_ENV")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// A minimal HTTP GET on loopback: (status, body).
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    let status = raw.split(' ').nth(1)?.parse().ok()?;
+    Some((status, raw.split_once("\r\n\r\n")?.1.to_string()))
+}
+
+fn wait_ready(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if matches!(get(port, "/readyz"), Some((200, _))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the worker never became ready");
+}
+
+async fn push_rows(url: &str, n: usize) {
+    let redis = Redis::connect(url, KeyContext::default()).await.unwrap();
+    let q = Queue::new(&redis, QueueName::SyncToSupabase);
+    for i in 0..n {
+        let data = json!({ "table": "tweets", "op": "upsert", "row": { "id": format!("t{i}"), "text": "x".repeat(200) } });
+        q.push(
+            "tweet_upsert",
+            data,
+            Priority::new(50).unwrap(),
+            Some(&format!("item-{i}")),
+            None,
+        )
+        .await
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn sigterm_drains_without_losing_an_item() {
+    let server = RedisServer::start();
+    let dir = tempdir();
+    push_rows(&server.url(), 3_000).await;
+    let port = free_port();
+    let mut child = worker(&server.url(), port, &dir.join("s.sqlite3"), &[]);
+    wait_ready(port);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "a graceful shutdown exits 0");
+    let redis = Redis::connect(&server.url(), KeyContext::default())
+        .await
+        .unwrap();
+    let s = Queue::new(&redis, QueueName::SyncToSupabase)
+        .stats()
+        .await
+        .unwrap();
+    let sink = SqliteSink::open(&dir.join("s.sqlite3"), &["tweets".to_string()]).unwrap();
+    let rows = sink.counts().await.unwrap()[0].1;
+    assert_eq!(s.in_flight, 0, "nothing left in flight");
+    assert_eq!(s.dead, 0);
+    assert_eq!(
+        rows + s.ready + s.delayed,
+        3_000,
+        "every item is either applied or waiting: {rows} applied, {s:?}"
+    );
+    assert!(
+        rows < 3_000,
+        "the shutdown must interrupt the run for this test to mean anything"
+    );
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics_are_served() {
+    let server = RedisServer::start();
+    let dir = tempdir();
+    push_rows(&server.url(), 20).await;
+    let port = free_port();
+    let mut child = worker(&server.url(), port, &dir.join("m.sqlite3"), &[]);
+    wait_ready(port);
+    let (code, body) = get(port, "/healthz").unwrap();
+    let h: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((code, h["status"].as_str()), (200, Some("ok")));
+    // Let it finish the 20 items, then scrape.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let metrics = loop {
+        let (_, m) = get(port, "/metrics").unwrap();
+        if m.contains("xbot_items_total{queue=\"sync_to_supabase\",outcome=\"processed\"} 20")
+            || Instant::now() > deadline
+        {
+            break m;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        metrics.contains("xbot_items_total{queue=\"sync_to_supabase\",outcome=\"processed\"} 20"),
+        "{metrics}"
+    );
+    for line in metrics.lines().filter(|l| !l.starts_with('#')) {
+        let (name, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("bad line {line}"));
+        assert!(name.starts_with("xbot_"), "{line}");
+        assert!(value.parse::<f64>().is_ok(), "{line}");
+    }
+    assert!(metrics.contains("xbot_queue_items{queue=\"sync_to_supabase\",state=\"ready\"} 0"));
+    assert!(metrics.contains("xbot_item_latency_seconds_count{queue=\"sync_to_supabase\"} 20"));
+    assert!(metrics.contains("xbot_redis_up 1"));
+    // Redis goes away: health says so with a reason.
+    drop(server);
+    let (code, body) = get(port, "/healthz").unwrap();
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("redis"));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::test]
+async fn the_sink_applies_each_item_once_and_rejects_bad_rows() {
+    let dir = tempdir();
+    let sink = SqliteSink::open(&dir.join("l.sqlite3"), &["tweets".to_string()]).unwrap();
+    let op = |row: Value| {
+        SyncOp::parse(&json!({ "table": "tweets", "op": "upsert", "row": row })).unwrap()
+    };
+    assert!(sink
+        .apply("item-1", op(json!({ "id": "1", "v": 1 })))
+        .await
+        .unwrap());
+    assert!(
+        !sink
+            .apply("item-1", op(json!({ "id": "1", "v": 2 })))
+            .await
+            .unwrap(),
+        "a redelivery is skipped"
+    );
+    assert!(
+        sink.apply("item-2", op(json!({ "id": "1", "v": 3 })))
+            .await
+            .unwrap(),
+        "an upsert of the same row"
+    );
+    assert_eq!(
+        sink.rows("tweets", 10).await.unwrap(),
+        [("1".to_string(), json!({ "id": "1", "v": 3 }))]
+    );
+    let insert =
+        SyncOp::parse(&json!({ "table": "tweets", "op": "insert", "row": { "id": "1" } })).unwrap();
+    assert!(
+        matches!(
+            sink.apply("item-3", insert).await,
+            Err(SinkError::Permanent(_))
+        ),
+        "duplicate insert"
+    );
+    let other = SyncOp::parse(&json!({ "table": "users", "row": { "id": 1 } })).unwrap();
+    assert!(
+        matches!(sink.apply("item-4", other).await, Err(SinkError::Permanent(m)) if m.contains("XBOT_SYNC_TABLES"))
+    );
+    for bad in [
+        json!({ "row": {} }),
+        json!({ "table": "tweets", "row": { "text": "no id" } }),
+        json!({ "table": "tweets", "op": "merge", "row": { "id": 1 } }),
+    ] {
+        assert!(
+            matches!(SyncOp::parse(&bad), Err(SinkError::Permanent(_))),
+            "{bad}"
+        );
+    }
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "xbot-worker-{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos() + rand_u32() as u128
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn rand_u32() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
+}
