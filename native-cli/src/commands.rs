@@ -51,9 +51,10 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
         return worker(g, ctx, drain).await;
     }
     if let Command::Synced { table, limit } = &command {
-        use xbot_redis::worker::{config::WorkerConfig, sink::SqliteSink};
+        use xbot_redis::worker::{config::WorkerConfig, sink::Sink};
         let cfg = WorkerConfig::from_env().map_err(|e| OpError::Config(e.to_string()))?;
-        let sink = SqliteSink::open(&cfg.sqlite_path, &cfg.allow_tables)
+        let sink = Sink::open(&cfg)
+            .await
             .map_err(|e| OpError::Config(e.to_string()))?;
         let rows = sink
             .rows(table, *limit)
@@ -342,7 +343,7 @@ async fn queue(redis: &Redis, command: QueueCommand) -> OpResult<Outcome> {
 /// SIGTERM/SIGINT start a graceful drain.
 async fn worker(g: &Global, ctx: KeyContext, drain: bool) -> OpResult<Outcome> {
     use std::io::IsTerminal;
-    use xbot_redis::worker::{config::WorkerConfig, sink::SqliteSink};
+    use xbot_redis::worker::{config::WorkerConfig, sink::Sink};
     let json_logs = !std::io::stderr().is_terminal();
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -354,8 +355,6 @@ async fn worker(g: &Global, ctx: KeyContext, drain: bool) -> OpResult<Outcome> {
     };
 
     let cfg = WorkerConfig::from_env().map_err(|e| OpError::Config(e.to_string()))?;
-    let sink = SqliteSink::open(&cfg.sqlite_path, &cfg.allow_tables)
-        .map_err(|e| OpError::Config(format!("sqlite sink {}: {e}", cfg.sqlite_path.display())))?;
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -377,6 +376,21 @@ async fn worker(g: &Global, ctx: KeyContext, drain: bool) -> OpResult<Outcome> {
                 tracing::warn!(url = %url, error = %e, "Redis unavailable; retrying");
                 if *shutdown.borrow() {
                     return Err(e);
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(5));
+            }
+        }
+    };
+    // The database down at start: retry with backoff too.
+    let mut delay = std::time::Duration::from_millis(200);
+    let sink = loop {
+        match Sink::open(&cfg).await {
+            Ok(s) => break s,
+            Err(e) => {
+                tracing::warn!(error = %e, "sink unavailable; retrying");
+                if *shutdown.borrow() {
+                    return Err(OpError::Config(format!("sink: {e}")));
                 }
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(std::time::Duration::from_secs(5));

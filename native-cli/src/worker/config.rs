@@ -13,6 +13,8 @@ pub struct WorkerConfig {
     pub lease_ms: u64,
     /// HTTP port for /healthz, /readyz, /metrics (`PORT`; 0 = any free port).
     pub port: u16,
+    /// Postgres/Supabase sink (`DATABASE_URL=postgres://…`); unset = the SQLite sink.
+    pub database_url: Option<String>,
     /// SQLite file of the local sink when `DATABASE_URL` is unset (`XBOT_SQLITE_PATH`).
     pub sqlite_path: PathBuf,
     /// Tables sync items may write (`XBOT_SYNC_TABLES`).
@@ -86,6 +88,19 @@ impl WorkerConfig {
             queues,
             lease_ms,
             port: number("PORT", 8080u16)?,
+            database_url: match env("DATABASE_URL") {
+                Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+                    Some(u)
+                }
+                Some(u) => {
+                    return Err(ConfigError {
+                        var: "DATABASE_URL",
+                        value: crate::config::redact_url(&u),
+                        reason: "expected postgres://user:password@host:5432/db".into(),
+                    })
+                }
+                None => None,
+            },
             sqlite_path: env("XBOT_SQLITE_PATH")
                 .map_or_else(|| PathBuf::from("xbot-sync.sqlite3"), PathBuf::from),
             allow_tables,

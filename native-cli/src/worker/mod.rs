@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod config;
 mod http;
 pub mod metrics;
+pub mod postgres;
 pub mod sink;
 
 use crate::error::OpError;
@@ -15,7 +16,7 @@ use crate::redis::Redis;
 use config::WorkerConfig;
 use metrics::Metrics;
 use serde::Serialize;
-use sink::{SinkError, SqliteSink, SyncOp};
+use sink::{Sink, SinkError, SyncOp};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +28,7 @@ use xbot_core::queue::QueueName;
 pub struct Shared {
     pub redis: Redis,
     pub cfg: WorkerConfig,
-    pub sink: SqliteSink,
+    pub sink: Sink,
     pub metrics: Metrics,
     pub ready: AtomicBool,
     shutdown: watch::Receiver<bool>,
@@ -63,7 +64,7 @@ async fn pause(shutdown: &mut watch::Receiver<bool>, d: Duration) {
 pub async fn run(
     redis: Redis,
     cfg: WorkerConfig,
-    sink: SqliteSink,
+    sink: Sink,
     shutdown: watch::Receiver<bool>,
     drain: bool,
 ) -> Result<Summary, OpError> {

@@ -203,3 +203,49 @@ impl SqliteSink {
         .unwrap_or(false)
     }
 }
+
+/// The configured sink: Postgres/Supabase when `DATABASE_URL` is set, else SQLite.
+#[derive(Clone)]
+pub enum Sink {
+    Sqlite(SqliteSink),
+    Postgres(super::postgres::PgSink),
+}
+
+impl Sink {
+    /// Opens the sink the configuration asks for.
+    pub async fn open(cfg: &super::config::WorkerConfig) -> Result<Sink, SinkError> {
+        match &cfg.database_url {
+            Some(url) => Ok(Sink::Postgres(
+                super::postgres::PgSink::connect(url, &cfg.allow_tables).await?,
+            )),
+            None => Ok(Sink::Sqlite(SqliteSink::open(
+                &cfg.sqlite_path,
+                &cfg.allow_tables,
+            )?)),
+        }
+    }
+    pub async fn apply(&self, item_id: &str, op: SyncOp) -> Result<bool, SinkError> {
+        match self {
+            Sink::Sqlite(s) => s.apply(item_id, op).await,
+            Sink::Postgres(s) => s.apply(item_id, op).await,
+        }
+    }
+    pub async fn counts(&self) -> Result<Vec<(String, u64)>, SinkError> {
+        match self {
+            Sink::Sqlite(s) => s.counts().await,
+            Sink::Postgres(s) => s.counts().await,
+        }
+    }
+    pub async fn rows(&self, table: &str, limit: u32) -> Result<Vec<(String, Value)>, SinkError> {
+        match self {
+            Sink::Sqlite(s) => s.rows(table, limit).await,
+            Sink::Postgres(s) => s.rows(table, limit).await,
+        }
+    }
+    pub async fn ping(&self) -> bool {
+        match self {
+            Sink::Sqlite(s) => s.ping().await,
+            Sink::Postgres(s) => s.ping().await,
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! The Postgres (Supabase) sink against this machine's PostgreSQL: a private
+//! database per test run, dropped at the end. `XBOT_TEST_PG` overrides the
+//! admin URL (default postgres://root@127.0.0.1:5432/postgres).
+
+mod support;
+
+use serde_json::json;
+use std::process::Command;
+use std::time::Duration;
+use support::RedisServer;
+use tokio_postgres::NoTls;
+use xbot_redis::worker::postgres::PgSink;
+use xbot_redis::worker::sink::{SinkError, SyncOp};
+
+struct TestDb {
+    admin: String,
+    name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    async fn create() -> TestDb {
+        let admin = std::env::var("XBOT_TEST_PG")
+            .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/postgres".into());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!("xbot_test_{}_{nanos}", std::process::id());
+        let (client, conn) = tokio_postgres::connect(&admin, NoTls)
+            .await
+            .expect("PostgreSQL must run on 127.0.0.1:5432");
+        tokio::spawn(conn);
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        let url = admin
+            .rsplit_once('/')
+            .map(|(base, _)| format!("{base}/{name}"))
+            .unwrap();
+        let (db, conn) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+        tokio::spawn(conn);
+        db.batch_execute(
+            "CREATE TABLE tweets (id text PRIMARY KEY, text text NOT NULL, likes integer DEFAULT 0, posted_at bigint);
+             CREATE TABLE bot_config (id text PRIMARY KEY, value jsonb NOT NULL);",
+        )
+        .await
+        .unwrap();
+        TestDb { admin, name, url }
+    }
+
+    async fn client(&self) -> tokio_postgres::Client {
+        let (c, conn) = tokio_postgres::connect(&self.url, NoTls).await.unwrap();
+        tokio::spawn(conn);
+        c
+    }
+
+    /// Cuts every connection to the test database (as a Postgres restart would).
+    async fn cut_connections(&self) {
+        let (c, conn) = tokio_postgres::connect(&self.admin, NoTls).await.unwrap();
+        tokio::spawn(conn);
+        c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", &[&self.name])
+            .await
+            .unwrap();
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                &self.admin,
+                "-qc",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ])
+            .output();
+    }
+}
+
+fn op(table: &str, kind: &str, row: serde_json::Value) -> SyncOp {
+    SyncOp::parse(&json!({ "table": table, "op": kind, "row": row })).unwrap()
+}
+
+#[tokio::test]
+async fn rows_land_once_with_bound_values_and_survive_a_cut_connection() {
+    let db = TestDb::create().await;
+    let allow = vec![
+        "tweets".to_string(),
+        "bot_config".to_string(),
+        "audit_log".to_string(),
+    ];
+    let sink = PgSink::connect(&db.url, &allow).await.unwrap();
+    let evil = "'); DROP TABLE tweets; --";
+    assert!(sink
+        .apply(
+            "i1",
+            op(
+                "tweets",
+                "upsert",
+                json!({ "id": "1", "text": evil, "likes": 3 })
+            )
+        )
+        .await
+        .unwrap());
+    assert!(
+        !sink
+            .apply(
+                "i1",
+                op(
+                    "tweets",
+                    "upsert",
+                    json!({ "id": "1", "text": "again", "likes": 9 })
+                )
+            )
+            .await
+            .unwrap(),
+        "redelivery skipped"
+    );
+    // An upsert touches only the columns it carries.
+    assert!(sink
+        .apply(
+            "i2",
+            op("tweets", "upsert", json!({ "id": "1", "likes": 5 }))
+        )
+        .await
+        .unwrap());
+    assert!(sink
+        .apply(
+            "i3",
+            op(
+                "bot_config",
+                "insert",
+                json!({ "id": "flags", "value": { "threads": true } })
+            )
+        )
+        .await
+        .unwrap());
+    let c = db.client().await;
+    let row = c
+        .query_one("SELECT text, likes FROM tweets WHERE id = '1'", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        (row.get::<_, String>(0), row.get::<_, i32>(1)),
+        (evil.to_string(), 5)
+    );
+    let v: serde_json::Value = c
+        .query_one("SELECT value FROM bot_config", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(v, json!({ "threads": true }));
+
+    for (item, bad) in [
+        (
+            "i4",
+            op(
+                "bot_config",
+                "insert",
+                json!({ "id": "flags", "value": {} }),
+            ),
+        ), // duplicate key
+        (
+            "i5",
+            op(
+                "tweets",
+                "upsert",
+                json!({ "id": "2", "text": "x", "nope": 1 }),
+            ),
+        ), // unknown column
+        (
+            "i6",
+            op("tweets", "upsert", json!({ "id": "3", "likes": "many" })),
+        ), // bad value
+        ("i7", op("audit_log", "insert", json!({ "id": "a" }))), // allowed but missing
+        ("i8", op("users", "insert", json!({ "id": "u" }))),     // not allowed
+    ] {
+        let r = sink.apply(item, bad).await;
+        assert!(matches!(r, Err(SinkError::Permanent(_))), "{item}: {r:?}");
+    }
+    let applied: i64 = c
+        .query_one("SELECT COUNT(*) FROM xbot_applied", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        applied, 3,
+        "failed items leave no ledger entry (their transaction rolled back)"
+    );
+
+    // The connection is cut (Postgres restarted): one transient error, then it reconnects.
+    db.cut_connections().await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match sink
+            .apply(
+                "i9",
+                op(
+                    "tweets",
+                    "upsert",
+                    json!({ "id": "9", "text": "after the cut" }),
+                ),
+            )
+            .await
+        {
+            Ok(true) => break,
+            Err(SinkError::Transient(_)) if attempts < 5 => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(
+        attempts <= 2,
+        "reconnected on the retry ({attempts} attempts)"
+    );
+}
+
+#[tokio::test]
+async fn the_worker_syncs_cli_pushed_items_into_postgres_once() {
+    let db = TestDb::create().await;
+    let server = RedisServer::start();
+    let bin = env!("CARGO_BIN_EXE_xbot-redis");
+    for i in 0..50 {
+        let data = json!({ "table": "tweets", "op": "upsert", "row": { "id": format!("{i}"), "text": format!("tweet {i}"), "likes": i } });
+        let out = Command::new(bin)
+            .args([
+                "--json",
+                "--redis-url",
+                &server.url(),
+                "queue",
+                "push",
+                "sync_to_supabase",
+                "--type",
+                "tweet_upsert",
+                "--id",
+                &format!("item-{i}"),
+                "--data",
+                &data.to_string(),
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+    let out = Command::new(bin)
+        .args(["--json", "--redis-url", &server.url(), "worker", "--drain"])
+        .env("DATABASE_URL", &db.url)
+        .env("PORT", "0")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["processed"]["sync_to_supabase"], 50);
+    let c = db.client().await;
+    let (rows, sum): (i64, i64) = {
+        let r = c
+            .query_one("SELECT COUNT(*), SUM(likes)::bigint FROM tweets", &[])
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!((rows, sum), (50, (0..50).sum()));
+}
