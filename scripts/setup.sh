@@ -32,3 +32,17 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   log "installing npm dev dependencies"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# PostgreSQL on 127.0.0.1:5432 for the Postgres sink tests (this machine kind
+# runs it; start it if it stopped, install it on a bare machine).
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    log "installing postgresql (apt)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+  log "starting postgresql"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+  for _ in $(seq 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
+  # Tests connect as root over TCP (trust on this machine kind); make sure the role exists.
+  su postgres -c "psql -qtc \"SELECT 1 FROM pg_roles WHERE rolname = 'root'\" | grep -q 1 || createuser -s root" 2>/dev/null || true
+fi
