@@ -10,6 +10,7 @@ use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::Mutex;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, NoTls};
 
 #[derive(Clone)]
@@ -63,15 +64,29 @@ impl PgSink {
         Ok(sink)
     }
 
+    /// Connects. `sslmode=disable` is plaintext; otherwise TLS (rustls) with
+    /// the certificate verified against the public web roots plus, when set,
+    /// the CA in `PGSSLROOTCERT` (Supabase publishes its own CA certificate).
+    /// `prefer` (the default) falls back to plaintext only when the server
+    /// has no TLS at all; `require` never does.
     async fn open(&self) -> Result<Client, SinkError> {
-        let (client, connection) = tokio_postgres::connect(&self.url, NoTls)
-            .await
-            .map_err(transient)?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
+        let config: tokio_postgres::Config = self
+            .url
+            .parse()
+            .map_err(|e| SinkError::Permanent(format!("DATABASE_URL: {e}")))?;
+        let log_close = |r: Result<(), tokio_postgres::Error>| {
+            if let Err(e) = r {
                 tracing::warn!(error = %e, "postgres connection closed");
             }
-        });
+        };
+        if config.get_ssl_mode() == SslMode::Disable {
+            let (client, connection) = config.connect(NoTls).await.map_err(transient)?;
+            tokio::spawn(async move { log_close(connection.await) });
+            return Ok(client);
+        }
+        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config()?);
+        let (client, connection) = config.connect(tls).await.map_err(transient)?;
+        tokio::spawn(async move { log_close(connection.await) });
         Ok(client)
     }
 
@@ -223,5 +238,85 @@ impl PgSink {
             .await
             .map_err(transient)?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}
+
+/// rustls client configuration, with libpq's semantics: `prefer`/`require`
+/// encrypt without verifying the server certificate; with `PGSSLROOTCERT`
+/// (PEM) set, the certificate must chain to that CA or a public web root
+/// (libpq's `verify-ca` when `sslrootcert` is given).
+fn tls_config() -> Result<rustls::ClientConfig, SinkError> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| SinkError::Permanent(format!("TLS: {e}")))?;
+    let Some(path) = std::env::var_os("PGSSLROOTCERT") else {
+        return Ok(builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
+            .with_no_client_auth());
+    };
+    let bad =
+        |e: String| SinkError::Permanent(format!("PGSSLROOTCERT {}: {e}", path.to_string_lossy()));
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    for cert in CertificateDer::pem_file_iter(&path).map_err(|e| bad(e.to_string()))? {
+        roots
+            .add(cert.map_err(|e| bad(e.to_string()))?)
+            .map_err(|e| bad(e.to_string()))?;
+    }
+    Ok(builder.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// `sslmode=require` without a root certificate: the channel is encrypted and
+/// the handshake signatures are checked, but the certificate's issuer is not
+/// (exactly what libpq does; set PGSSLROOTCERT to verify it).
+#[derive(Debug)]
+struct EncryptOnly(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }

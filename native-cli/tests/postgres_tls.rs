@@ -1,0 +1,66 @@
+//! TLS to Postgres (this machine's PostgreSQL has ssl=on with a self-signed
+//! certificate): `require` encrypts, a configured root CA is enforced.
+//! Its own test binary, because PGSSLROOTCERT is process-wide.
+
+mod support;
+
+use std::process::Command;
+use support::pg::TestDb;
+use xbot_redis::worker::postgres::PgSink;
+
+#[tokio::test]
+async fn require_encrypts_and_a_root_ca_is_enforced() {
+    let db = TestDb::create().await;
+    let allow = ["tweets".to_string()];
+    let with_mode = |mode: &str| format!("{}?sslmode={mode}", db.url);
+    // require: encrypted (libpq semantics: the issuer is not checked without a root CA).
+    let sink = PgSink::connect(&with_mode("require"), &allow)
+        .await
+        .unwrap();
+    assert!(sink.ping().await);
+    let c = db.client().await;
+    let encrypted: i64 = c.query_one("SELECT COUNT(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE datname = $1 AND ssl", &[&db.name]).await.unwrap().get(0);
+    assert!(encrypted >= 1, "the sink's connection uses TLS");
+    assert!(PgSink::connect(&with_mode("disable"), &allow).await.is_ok());
+
+    // With PGSSLROOTCERT naming a CA that did not sign the server's certificate, the connection is refused.
+    let dir = std::env::temp_dir().join(format!("xbot-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (key, cert) = (dir.join("ca.key"), dir.join("ca.pem"));
+    let ok = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=not-the-server-ca",
+        ])
+        .args([
+            "-keyout",
+            key.to_str().unwrap(),
+            "-out",
+            cert.to_str().unwrap(),
+        ])
+        .output()
+        .expect("openssl")
+        .status
+        .success();
+    assert!(ok);
+    std::env::set_var("PGSSLROOTCERT", &cert);
+    let refused = PgSink::connect(&with_mode("require"), &allow).await;
+    std::env::remove_var("PGSSLROOTCERT");
+    let _ = std::fs::remove_dir_all(&dir);
+    let e = refused
+        .err()
+        .expect("an untrusted server certificate is refused");
+    assert!(
+        e.to_string().to_lowercase().contains("certificate")
+            || e.to_string().contains("tls")
+            || e.to_string().contains("TLS"),
+        "{e}"
+    );
+}
