@@ -229,3 +229,51 @@ async fn temp_data_always_expires_and_model_state_is_validated() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn an_applied_mark_survives_redelivery_and_is_cleared_by_the_ack() {
+    use xbot_core::queue::{Priority, QueueName};
+    use xbot_redis::ops::queue::Queue;
+    let server = RedisServer::start();
+    let redis = connect(&server).await;
+    let q = Queue::new(&redis, QueueName::AnalyticsProcessing);
+    q.push(
+        "metrics",
+        json!({}),
+        Priority::new(25).unwrap(),
+        Some("m1"),
+        None,
+    )
+    .await
+    .unwrap();
+    let first = q.reserve(100).await.unwrap().unwrap();
+    assert!(!q.was_applied("m1").await.unwrap());
+    q.mark_applied("m1").await.unwrap(); // then the worker "crashes" before acking
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    q.reap(10).await.unwrap();
+    let _ = first;
+    let mut c = server.conn();
+    let _: () = redis::cmd("ZADD")
+        .arg("app:queue:{analytics_processing}")
+        .arg(1)
+        .arg("m1")
+        .query(&mut c)
+        .unwrap();
+    let _: () = redis::cmd("ZREM")
+        .arg("app:queue:{analytics_processing}:delayed")
+        .arg("m1")
+        .query(&mut c)
+        .unwrap();
+    let again = q.reserve(60_000).await.unwrap().unwrap();
+    assert!(
+        q.was_applied("m1").await.unwrap(),
+        "the redelivery sees the mark"
+    );
+    q.ack("m1", &again.token).await.unwrap();
+    let left: bool = redis::cmd("HEXISTS")
+        .arg("app:queue:{analytics_processing}:meta")
+        .arg("m1:a")
+        .query(&mut c)
+        .unwrap();
+    assert!(!left, "the ack clears the mark");
+}

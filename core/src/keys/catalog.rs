@@ -264,7 +264,7 @@ pub static FAMILIES: &[Family] = &[
         [QUEUE[0]],
         Hash,
         Ttl::None,
-        "Per-item state: <id>:p priority, <id>:r failed attempts, <id>:e last error, <id>:t lease token"
+        "Per-item state: <id>:p priority, <id>:r failed attempts, <id>:e last error, <id>:t lease token, <id>:a side effects applied"
     ),
     family!(
         "queue.delayed",

@@ -246,6 +246,35 @@ impl<'a> Queue<'a> {
         Ok(None)
     }
 
+    /// Records that an in-flight item's side effects are done, so a redelivery
+    /// (after a crash before the ack) can skip them. The ack removes the mark.
+    pub async fn mark_applied(&self, id: &str) -> OpResult<()> {
+        let _: i64 = redis::cmd("HSET")
+            .arg(&self.keys[2])
+            .arg(format!("{id}:a"))
+            .arg(1)
+            .query_async(&mut self.redis.conn.clone())
+            .await
+            .map_err(|source| OpError::Redis {
+                what: format!("applied mark of {id}"),
+                source,
+            })?;
+        Ok(())
+    }
+
+    /// True when `mark_applied` ran for this item and it was not acked since.
+    pub async fn was_applied(&self, id: &str) -> OpResult<bool> {
+        redis::cmd("HEXISTS")
+            .arg(&self.keys[2])
+            .arg(format!("{id}:a"))
+            .query_async(&mut self.redis.conn.clone())
+            .await
+            .map_err(|source| OpError::Redis {
+                what: format!("applied mark of {id}"),
+                source,
+            })
+    }
+
     /// Moves due delayed items to ready; returns how many.
     pub async fn promote(&self, limit: u32) -> OpResult<u64> {
         self.run("queue_promote", &[limit.to_string()]).await

@@ -225,9 +225,17 @@ async fn process(shared: &Shared, queue: QueueName, r: &Reserved) -> Result<(), 
             let op = SyncOp::parse(&r.item.data)?;
             shared.sink.apply(&r.item.id, op).await.map(drop)
         }
-        QueueName::AnalyticsProcessing => analytics::apply(&shared.redis, &r.item.data)
-            .await
-            .map(drop),
+        QueueName::AnalyticsProcessing => {
+            // Counters are not idempotent: a mark in the queue's meta hash lets a
+            // redelivered item (crash after applying, before the ack) skip them.
+            let q = Queue::new(&shared.redis, queue);
+            let transient = |e: OpError| SinkError::Transient(e.to_string());
+            if q.was_applied(&r.item.id).await.map_err(transient)? {
+                return Ok(());
+            }
+            analytics::apply(&shared.redis, &r.item.data).await?;
+            q.mark_applied(&r.item.id).await.map_err(transient)
+        }
         QueueName::PendingPosts => Err(SinkError::Permanent(
             "pending_posts are posted by the bot, not the worker".into(),
         )),
