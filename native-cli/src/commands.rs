@@ -366,37 +366,15 @@ async fn worker(g: &Global, ctx: KeyContext, drain: bool) -> OpResult<Outcome> {
         tracing::info!("shutdown requested: finishing items in flight");
         let _ = stop.send(true);
     });
-    // Redis down at start: retry with backoff (health stays unready meanwhile).
+    // Redis or the database down at start: retry with backoff until shutdown.
     let url = xbot_redis::config::redact_url(&g.redis_url);
-    let mut delay = std::time::Duration::from_millis(200);
-    let redis = loop {
-        match Redis::connect(&g.redis_url, ctx.clone()).await {
-            Ok(r) => break r,
-            Err(e) => {
-                tracing::warn!(url = %url, error = %e, "Redis unavailable; retrying");
-                if *shutdown.borrow() {
-                    return Err(e);
-                }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(std::time::Duration::from_secs(5));
-            }
-        }
-    };
-    // The database down at start: retry with backoff too.
-    let mut delay = std::time::Duration::from_millis(200);
-    let sink = loop {
-        match Sink::open(&cfg).await {
-            Ok(s) => break s,
-            Err(e) => {
-                tracing::warn!(error = %e, "sink unavailable; retrying");
-                if *shutdown.borrow() {
-                    return Err(OpError::Config(format!("sink: {e}")));
-                }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(std::time::Duration::from_secs(5));
-            }
-        }
-    };
+    let redis = retry(&shutdown, &format!("Redis at {url}"), || {
+        Redis::connect(&g.redis_url, ctx.clone())
+    })
+    .await?;
+    let sink = retry(&shutdown, "sink", || Sink::open(&cfg))
+        .await
+        .map_err(|e| OpError::Config(format!("sink: {e}")))?;
     if let Ok(h) = health::check(&redis, &default_instance(), None).await {
         for w in &h.warnings {
             tracing::error!(warning = %w, "Redis configuration");
@@ -404,4 +382,29 @@ async fn worker(g: &Global, ctx: KeyContext, drain: bool) -> OpResult<Outcome> {
     }
     let summary = xbot_redis::worker::run(redis, cfg, sink, shutdown, drain).await?;
     ok(serde_json::to_value(summary).expect("serializes"))
+}
+
+/// Calls `connect` until it succeeds, doubling the pause (200 ms up to 5 s)
+/// and logging each failure; gives up with the last error once shutdown starts.
+async fn retry<T, E: std::fmt::Display, F, Fut>(
+    shutdown: &tokio::sync::watch::Receiver<bool>,
+    what: &str,
+    mut connect: F,
+) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut delay = std::time::Duration::from_millis(200);
+    loop {
+        match connect().await {
+            Ok(v) => return Ok(v),
+            Err(e) if *shutdown.borrow() => return Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "{what} unavailable; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(5));
+            }
+        }
+    }
 }
