@@ -25,6 +25,13 @@ pub struct Global {
         default_value = "redis://127.0.0.1:6379"
     )]
     pub redis_url: String,
+    /// Separate Redis for the cache families (may evict; e.g. `allkeys-lru`).
+    #[arg(long, global = true, env = "REDIS_CACHE_URL")]
+    pub cache_url: Option<String>,
+    /// PEM file of the CA that signs the `rediss://` server certificates
+    /// (default: the public web roots).
+    #[arg(long, global = true, env = "REDIS_CA_CERT")]
+    pub ca_cert: Option<std::path::PathBuf>,
     /// Key prefix, one segment plus ':' (e.g. `stg:`). Default: from --env, else `app:`.
     #[arg(long, global = true, env = "REDIS_PREFIX")]
     pub prefix: Option<String>,
@@ -34,6 +41,17 @@ pub struct Global {
     /// Machine output: one JSON document (or one JSON object per line for streams).
     #[arg(long, global = true)]
     pub json: bool,
+}
+
+impl Global {
+    /// The Redis endpoints these flags name.
+    pub fn endpoints(&self) -> xbot_redis::redis::Endpoints {
+        xbot_redis::redis::Endpoints {
+            url: self.redis_url.clone(),
+            cache_url: self.cache_url.clone().filter(|u| !u.trim().is_empty()),
+            ca_cert: self.ca_cert.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -66,7 +66,7 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
                 .collect(),
         ));
     }
-    let redis = Redis::connect(&g.redis_url, ctx).await?;
+    let redis = Redis::open(&g.endpoints(), ctx).await?;
     match command {
         Command::Health {
             strict,
@@ -368,8 +368,9 @@ async fn worker(g: &Global, ctx: KeyContext, drain: bool) -> OpResult<Outcome> {
     });
     // Redis or the database down at start: retry with backoff until shutdown.
     let url = xbot_redis::config::redact_url(&g.redis_url);
+    let endpoints = g.endpoints();
     let redis = retry(&shutdown, &format!("Redis at {url}"), || {
-        Redis::connect(&g.redis_url, ctx.clone())
+        Redis::open(&endpoints, ctx.clone())
     })
     .await?;
     let sink = retry(&shutdown, "sink", || Sink::open(&cfg))

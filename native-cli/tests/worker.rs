@@ -155,6 +155,25 @@ async fn health_readiness_and_metrics_are_served() {
     let (code, body) = get(port, "/healthz").unwrap();
     assert_eq!(code, 503, "{body}");
     assert!(body.contains("redis"));
+    // ... and the consumers' failed reserves are counted under their key family.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let metrics = loop {
+        let (_, m) = get(port, "/metrics").unwrap();
+        if m.contains("xbot_redis_errors_total{family=\"queue.sync_to_supabase\"}")
+            || Instant::now() > deadline
+        {
+            break m;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let errors: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("xbot_redis_errors_total{family=\"queue.sync_to_supabase\"} "))
+        .unwrap_or_else(|| panic!("no error counter for the queue family: {metrics}"))
+        .parse()
+        .unwrap();
+    assert!(errors >= 1.0);
+    assert!(metrics.contains("xbot_redis_up 0"), "{metrics}");
     let _ = child.kill();
     let _ = child.wait();
 }

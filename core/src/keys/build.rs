@@ -213,6 +213,14 @@ fn match_family(f: &Family, tokens: &[Token], mut rest: &str) -> Option<Params> 
 ///
 /// With `prefix`, the key must start with it; without, the prefix is the key's
 /// first segment (`prod:` in `prod:cache:tweet:42`).
+/// True when `key` (with `prefix`) belongs to a cache family
+/// (see [`Family::is_cache`](super::Family::is_cache)).
+pub fn is_cache_key(key: &str, prefix: &Prefix) -> bool {
+    classify_key(key, Some(prefix))
+        .and_then(|c| FAMILIES.iter().find(|f| f.name == c.family))
+        .is_some_and(|f| f.is_cache())
+}
+
 pub fn classify_key(key: &str, prefix: Option<&Prefix>) -> Option<Classified> {
     let (prefix, rest) = match prefix {
         Some(p) => (p.as_str(), key.strip_prefix(p.as_str())?),

@@ -125,6 +125,15 @@ pub struct Family {
     pub purpose: &'static str,
 }
 
+impl Family {
+    /// True for cache families: losing one of their keys costs a cache miss,
+    /// nothing more. `REDIS_CACHE_URL` routes exactly these to a separate
+    /// (evicting) Redis, so the state families can live on a `noeviction` one.
+    pub fn is_cache(&self) -> bool {
+        matches!(self.ttl, Ttl::Cache(_)) || self.name == "stats.cache"
+    }
+}
+
 const fn p(name: &'static str, kind: ParamKind, example: &'static str) -> ParamSpec {
     ParamSpec {
         name,

@@ -5,7 +5,7 @@ mod build;
 pub mod catalog;
 mod prefix;
 
-pub use build::{build_key, classify_key, generic_key, BuiltKey, Classified, Params};
+pub use build::{build_key, classify_key, generic_key, is_cache_key, BuiltKey, Classified, Params};
 pub use catalog::{Family, ParamKind, RedisType, TtlClass, FAMILIES};
 pub use prefix::{Environment, KeyContext, Prefix, Profile};
 
@@ -125,10 +125,18 @@ pub fn catalog_markdown() -> String {
         "\nA prefix is 1-32 of `[A-Za-z0-9_-]` followed by one `:`. A well-known prefix must match\n\
          `APP_ENV` when both are set.\n\n\
          ## Families\n\n\
+         Cache families (marked *cache*) hold nothing that cannot be rebuilt: `REDIS_CACHE_URL`\n\
+         routes them to a separate Redis that may evict (`allkeys-lru`), so the state families can\n\
+         live on a `noeviction` one.\n\n\
          | family | pattern | type | TTL (prod / stg) | class | purpose |\n\
          |---|---|---|---|---|---|\n",
     );
-    for e in catalog() {
+    for (e, f) in catalog().into_iter().zip(FAMILIES) {
+        let class = if f.is_cache() {
+            format!("{}, *cache*", e.ttl_class.as_str())
+        } else {
+            e.ttl_class.as_str().to_string()
+        };
         let ttl = if e.ttl_seconds_by_env.staging == e.ttl_seconds {
             human_ttl(e.ttl_seconds)
         } else {
@@ -145,7 +153,7 @@ pub fn catalog_markdown() -> String {
             e.pattern,
             e.redis_type.as_str(),
             ttl,
-            e.ttl_class.as_str(),
+            class,
             e.purpose
         );
     }

@@ -41,6 +41,14 @@ impl QueueName {
             Self::PendingPosts => "pending_posts",
         }
     }
+    /// The catalog family of the queue's keys (`queue.sync_to_supabase`, ...).
+    pub fn family(self) -> &'static str {
+        match self {
+            Self::SyncToSupabase => "queue.sync_to_supabase",
+            Self::AnalyticsProcessing => "queue.analytics_processing",
+            Self::PendingPosts => "queue.pending_posts",
+        }
+    }
     /// The document's default priority for items of this queue.
     pub fn default_priority(self) -> Priority {
         Priority::new(match self {

@@ -34,7 +34,7 @@ async fn count(redis: &Redis, family: &str, hit: bool) -> OpResult<()> {
         .arg(&k)
         .arg(field)
         .arg(1)
-        .query_async(&mut redis.conn.clone())
+        .query_async(&mut redis.conn_for(&k))
         .await
         .map_err(redis_err(&k))?;
     Ok(())
@@ -72,7 +72,7 @@ pub async fn config_bump(redis: &Redis) -> OpResult<i64> {
     let k = key(redis, "cache.config", Some(("key", "schema_version")))?.key;
     redis::cmd("INCR")
         .arg(&k)
-        .query_async(&mut redis.conn.clone())
+        .query_async(&mut redis.conn_for(&k))
         .await
         .map_err(redis_err(&k))
 }
@@ -130,7 +130,7 @@ pub async fn recent(redis: &Redis, n: usize) -> OpResult<Vec<Value>> {
         .arg(&k)
         .arg(0)
         .arg(n.saturating_sub(1))
-        .query_async(&mut redis.conn.clone())
+        .query_async(&mut redis.conn_for(&k))
         .await
         .map_err(redis_err(&k))?;
     Ok(raw

@@ -23,6 +23,49 @@ pub struct Health {
     pub maxmemory_policy: Option<String>,
     /// Things an operator must fix; an evicting policy is one.
     pub warnings: Vec<String>,
+    /// The cache Redis (`REDIS_CACHE_URL`), when one is configured.
+    pub cache: Option<CacheHealth>,
+}
+
+/// The cache Redis: it may evict (that is its job), so only reachability
+/// and its policy are reported.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CacheHealth {
+    pub ok: bool,
+    pub ping_ms: Option<f64>,
+    pub maxmemory_policy: Option<String>,
+    pub error: Option<String>,
+}
+
+async fn cache_health(mut conn: crate::redis::Conn) -> CacheHealth {
+    let started = Instant::now();
+    let pong: Result<String, _> = redis::cmd("PING").query_async(&mut conn).await;
+    let ping_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let info: Result<String, _> = redis::cmd("INFO")
+        .arg("memory")
+        .query_async(&mut conn)
+        .await;
+    match (pong, info) {
+        (Ok(_), Ok(info)) => CacheHealth {
+            ok: true,
+            ping_ms: Some(ping_ms),
+            maxmemory_policy: policy_of(&info),
+            error: None,
+        },
+        (Err(e), _) | (_, Err(e)) => CacheHealth {
+            ok: false,
+            ping_ms: None,
+            maxmemory_policy: None,
+            error: Some(e.to_string()),
+        },
+    }
+}
+
+fn policy_of(info: &str) -> Option<String> {
+    info.lines()
+        .find_map(|l| l.strip_prefix("maxmemory_policy:"))
+        .map(|p| p.trim().to_string())
 }
 
 fn info_field(info: &str, name: &str) -> Option<u64> {
@@ -77,10 +120,7 @@ pub async fn check(redis: &Redis, instance: &str, max_memory: Option<u64>) -> Op
     let used = info_field(&info, "used_memory");
     let maxmemory = info_field(&info, "maxmemory");
     // Managed Redis may forbid CONFIG; INFO memory also reports the policy.
-    let policy = info
-        .lines()
-        .find_map(|l| l.strip_prefix("maxmemory_policy:"))
-        .map(|p| p.trim().to_string());
+    let policy = policy_of(&info);
 
     let mut warnings = Vec::new();
     match policy.as_deref() {
@@ -97,6 +137,19 @@ pub async fn check(redis: &Redis, instance: &str, max_memory: Option<u64>) -> Op
             ));
         }
     }
+    let cache = match redis.cache_conn() {
+        Some(conn) => Some(cache_health(conn).await),
+        None => None,
+    };
+    if let Some(CacheHealth {
+        ok: false, error, ..
+    }) = &cache
+    {
+        warnings.push(format!(
+            "the cache Redis (REDIS_CACHE_URL) does not answer: {}",
+            error.as_deref().unwrap_or("unknown error")
+        ));
+    }
     let ok = write_read_ok && (1..=ttl as i64).contains(&ttl_left);
     Ok(Health {
         ok,
@@ -108,5 +161,6 @@ pub async fn check(redis: &Redis, instance: &str, max_memory: Option<u64>) -> Op
         maxmemory_bytes: maxmemory,
         maxmemory_policy: policy,
         warnings,
+        cache,
     })
 }

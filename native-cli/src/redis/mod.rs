@@ -51,10 +51,36 @@ impl ConnectionLike for Conn {
 /// Response timeout for normal commands.
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// A connection (reconnecting in the background) plus the loaded scripts.
+/// Where to connect: the state Redis, an optional cache Redis, and the CA
+/// that signs their TLS certificates.
+#[derive(Debug, Clone, Default)]
+pub struct Endpoints {
+    /// `redis://` or `rediss://` (TLS) URL, with `user:password@` for ACL users;
+    /// a comma-separated list of node URLs means a Redis Cluster.
+    pub url: String,
+    /// `REDIS_CACHE_URL`: cache families (see `Family::is_cache`) go here.
+    pub cache_url: Option<String>,
+    /// `REDIS_CA_CERT`: PEM file of the CA to trust for `rediss://` instead
+    /// of the public web roots (a private or self-signed CA).
+    pub ca_cert: Option<std::path::PathBuf>,
+}
+
+impl Endpoints {
+    pub fn new(url: &str) -> Endpoints {
+        Endpoints {
+            url: url.to_string(),
+            ..Endpoints::default()
+        }
+    }
+}
+
+/// Connections (reconnecting in the background) plus the loaded scripts.
 #[derive(Clone)]
 pub struct Redis {
+    /// The state Redis: queues, locks, dedup, counters, bandits.
     pub conn: Conn,
+    /// The cache Redis when `REDIS_CACHE_URL` is set.
+    cache: Option<Conn>,
     pub ctx: KeyContext,
     scripts: std::sync::Arc<HashMap<&'static str, redis::Script>>,
 }
@@ -62,9 +88,21 @@ pub struct Redis {
 impl Redis {
     /// Connects to `url`; a comma-separated list of node URLs means a Redis Cluster.
     pub async fn connect(url: &str, ctx: KeyContext) -> OpResult<Redis> {
-        let connect_err = |source| OpError::Connect {
-            url: redact_url(url),
-            source,
+        Redis::open(&Endpoints::new(url), ctx).await
+    }
+
+    /// Connects to the state Redis and, when configured, the cache Redis.
+    pub async fn open(ep: &Endpoints, ctx: KeyContext) -> OpResult<Redis> {
+        let tls = match &ep.ca_cert {
+            None => None,
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                OpError::Config(format!("cannot read REDIS_CA_CERT {}: {e}", path.display()))
+            })?),
+        };
+        let conn = open_conn(&ep.url, tls.as_deref()).await?;
+        let cache = match &ep.cache_url {
+            Some(url) => Some(open_conn(url, tls.as_deref()).await?),
+            None => None,
         };
         let scripts = std::sync::Arc::new(
             SCRIPTS
@@ -72,39 +110,26 @@ impl Redis {
                 .map(|s| (s.name, redis::Script::new(s.source)))
                 .collect(),
         );
-        if url.contains(',') {
-            let nodes: Vec<&str> = url
-                .split(',')
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .collect();
-            let client = redis::cluster::ClusterClientBuilder::new(nodes)
-                .response_timeout(RESPONSE_TIMEOUT)
-                .connection_timeout(Duration::from_secs(3))
-                .build()
-                .map_err(connect_err)?;
-            let conn = client.get_async_connection().await.map_err(connect_err)?;
-            return Ok(Redis {
-                conn: Conn::Cluster(conn),
-                ctx,
-                scripts,
-            });
-        }
-        let client = redis::Client::open(url).map_err(connect_err)?;
-        let config = ConnectionManagerConfig::new()
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            .set_connection_timeout(Some(Duration::from_secs(3)))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_secs(2));
-        let conn = client
-            .get_connection_manager_with_config(config)
-            .await
-            .map_err(connect_err)?;
         Ok(Redis {
-            conn: Conn::Single(conn),
+            conn,
+            cache,
             ctx,
             scripts,
         })
+    }
+
+    /// The connection that holds `key`: the cache Redis for cache families
+    /// when one is configured, the state Redis otherwise.
+    pub fn conn_for(&self, key: &str) -> Conn {
+        match &self.cache {
+            Some(cache) if xbot_core::keys::is_cache_key(key, &self.ctx.prefix) => cache.clone(),
+            _ => self.conn.clone(),
+        }
+    }
+
+    /// The cache Redis, when `REDIS_CACHE_URL` configured one.
+    pub fn cache_conn(&self) -> Option<Conn> {
+        self.cache.clone()
     }
 
     /// True when connected to a Redis Cluster.
@@ -116,7 +141,7 @@ impl Redis {
     pub async fn get<T: redis::FromRedisValue>(&self, key: &str) -> OpResult<Option<T>> {
         redis::cmd("GET")
             .arg(key)
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut self.conn_for(key))
             .await
             .map_err(|source| OpError::Redis {
                 what: key.to_string(),
@@ -131,7 +156,7 @@ impl Redis {
         if let Some(ttl) = ttl_seconds {
             cmd.arg("EX").arg(ttl);
         }
-        cmd.query_async(&mut self.conn.clone())
+        cmd.query_async(&mut self.conn_for(key))
             .await
             .map_err(|source| OpError::Redis {
                 what: key.to_string(),
@@ -154,6 +179,54 @@ impl Redis {
         for a in args {
             inv.arg(a);
         }
-        inv.invoke_async(&mut self.conn.clone()).await
+        // All keys of a script share a family group, so the first one routes it.
+        let mut conn = keys
+            .first()
+            .map_or_else(|| self.conn.clone(), |k| self.conn_for(k));
+        inv.invoke_async(&mut conn).await
     }
+}
+
+/// One connection: a Cluster for a comma-separated list, else a single Redis;
+/// `rediss://` uses TLS, trusting `ca_pem` when given.
+async fn open_conn(url: &str, ca_pem: Option<&[u8]>) -> OpResult<Conn> {
+    let connect_err = |source| OpError::Connect {
+        url: redact_url(url),
+        source,
+    };
+    let certs = || redis::TlsCertificates {
+        client_tls: None,
+        root_cert: ca_pem.map(<[u8]>::to_vec),
+    };
+    if url.contains(',') {
+        let nodes: Vec<&str> = url
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
+        let mut builder = redis::cluster::ClusterClientBuilder::new(nodes)
+            .response_timeout(RESPONSE_TIMEOUT)
+            .connection_timeout(Duration::from_secs(3));
+        if ca_pem.is_some() {
+            builder = builder.certs(certs());
+        }
+        let client = builder.build().map_err(connect_err)?;
+        let conn = client.get_async_connection().await.map_err(connect_err)?;
+        return Ok(Conn::Cluster(conn));
+    }
+    let client = match ca_pem {
+        Some(_) if url.starts_with("rediss://") => redis::Client::build_with_tls(url, certs()),
+        _ => redis::Client::open(url),
+    }
+    .map_err(connect_err)?;
+    let config = ConnectionManagerConfig::new()
+        .set_response_timeout(Some(RESPONSE_TIMEOUT))
+        .set_connection_timeout(Some(Duration::from_secs(3)))
+        .set_number_of_retries(2)
+        .set_max_delay(Duration::from_secs(2));
+    let conn = client
+        .get_connection_manager_with_config(config)
+        .await
+        .map_err(connect_err)?;
+    Ok(Conn::Single(conn))
 }

@@ -51,22 +51,28 @@ pub async fn serve(shared: Arc<Shared>) -> Result<Http, OpError> {
 }
 
 /// Redis round trip in ms, or the error.
-async fn ping(shared: &Shared) -> Result<f64, String> {
+async fn ping(mut conn: crate::redis::Conn) -> Result<f64, String> {
     let started = Instant::now();
-    let pong: Result<String, _> = redis::cmd("PING")
-        .query_async(&mut shared.redis.conn.clone())
-        .await;
+    let pong: Result<String, _> = redis::cmd("PING").query_async(&mut conn).await;
     pong.map(|_| started.elapsed().as_secs_f64() * 1000.0)
         .map_err(|e| e.to_string())
 }
 
 async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
-    let redis = ping(&shared).await;
+    let redis = ping(shared.redis.conn.clone()).await;
     let sink = shared.sink.ping().await;
+    // A cache Redis that is down only costs cache misses: reported, not fatal.
+    let cache = match shared.redis.cache_conn() {
+        None => json!(null),
+        Some(conn) => match ping(conn).await {
+            Ok(ms) => json!({ "status": "ok", "pingMs": ms }),
+            Err(e) => json!({ "status": "down", "error": e }),
+        },
+    };
     match (&redis, sink) {
         (Ok(ms), true) => (
             StatusCode::OK,
-            Json(json!({ "status": "ok", "redisPingMs": ms, "sink": "ok" })),
+            Json(json!({ "status": "ok", "redisPingMs": ms, "sink": "ok", "cacheRedis": cache })),
         )
             .into_response(),
         _ => {
@@ -129,8 +135,8 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     let cache: std::collections::BTreeMap<String, u64> =
         match xbot_core::keys::build_key("stats.cache", &Default::default(), &shared.redis.ctx) {
             Ok(k) => redis::cmd("HGETALL")
-                .arg(k.key)
-                .query_async(&mut shared.redis.conn.clone())
+                .arg(&k.key)
+                .query_async(&mut shared.redis.conn_for(&k.key))
                 .await
                 .unwrap_or_default(),
             Err(_) => Default::default(),
@@ -145,7 +151,7 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
             ));
         }
     }
-    let rtt = ping(&shared).await;
+    let rtt = ping(shared.redis.conn.clone()).await;
     gauges.push((
         "xbot_redis_up",
         "1 when Redis answers PING.",

@@ -26,6 +26,8 @@ pub struct Metrics {
 #[derive(Default)]
 struct Inner {
     counters: BTreeMap<(&'static str, &'static str), u64>,
+    /// Redis errors by the key family the failed command touched.
+    errors: BTreeMap<&'static str, u64>,
     latency: BTreeMap<&'static str, Histogram>,
 }
 
@@ -37,6 +39,17 @@ impl Metrics {
             .expect("metrics lock")
             .counters
             .entry((queue, outcome))
+            .or_default() += 1;
+    }
+
+    /// Counts a Redis error on keys of `family` (a catalog family name).
+    pub fn error(&self, family: &'static str) {
+        *self
+            .inner
+            .lock()
+            .expect("metrics lock")
+            .errors
+            .entry(family)
             .or_default() += 1;
     }
 
@@ -72,6 +85,10 @@ impl Metrics {
                 out,
                 "xbot_items_total{{queue=\"{queue}\",outcome=\"{outcome}\"}} {n}"
             );
+        }
+        out.push_str("# HELP xbot_redis_errors_total Redis errors, by the key family the command touched.\n# TYPE xbot_redis_errors_total counter\n");
+        for (family, n) in &inner.errors {
+            let _ = writeln!(out, "xbot_redis_errors_total{{family=\"{family}\"}} {n}");
         }
         out.push_str("# HELP xbot_item_latency_seconds Time from enqueue to completion.\n# TYPE xbot_item_latency_seconds histogram\n");
         for (queue, h) in &inner.latency {

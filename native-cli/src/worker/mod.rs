@@ -129,6 +129,7 @@ async fn consume(shared: Arc<Shared>, queue: QueueName) {
                 idle = (idle * 2).min(Duration::from_millis(250));
             }
             Err(e) => {
+                shared.metrics.error(queue.family());
                 warn!(queue = queue.as_str(), error = %e, "reserve failed; retrying");
                 pause(&mut shutdown, Duration::from_secs(1)).await;
             }
@@ -163,6 +164,7 @@ async fn handle(shared: &Shared, q: &Queue<'_>, r: Reserved) {
             res = &mut work => break Some(res),
             _ = keepalive.tick() => {
                 if let Err(e) = q.extend(&id, &token, shared.cfg.lease_ms).await {
+                    shared.metrics.error(q.name.family());
                     warn!(queue = name, id = %id, error = %e, "lease lost while processing");
                 }
             }
@@ -178,6 +180,7 @@ async fn handle(shared: &Shared, q: &Queue<'_>, r: Reserved) {
             match q.release(&id, &token).await {
                 Ok(()) => info!(queue = name, id = %id, "handed back at shutdown"),
                 Err(e) => {
+                    shared.metrics.error(q.name.family());
                     warn!(queue = name, id = %id, error = %e, "could not hand back; its lease will expire")
                 }
             }
@@ -192,6 +195,7 @@ async fn handle(shared: &Shared, q: &Queue<'_>, r: Reserved) {
                 }
             }
             Err(e) => {
+                shared.metrics.error(q.name.family());
                 warn!(queue = name, id = %id, error = %e, "processed but the ack was refused (lease lost); it will be redelivered and skipped by the ledger")
             }
         },
@@ -207,14 +211,20 @@ async fn handle(shared: &Shared, q: &Queue<'_>, r: Reserved) {
                 );
                 warn!(queue = name, id = %id, error = %msg, outcome = f.outcome, "item failed");
             }
-            Err(e) => error!(queue = name, id = %id, error = %e, "could not record a failure"),
+            Err(e) => {
+                shared.metrics.error(q.name.family());
+                error!(queue = name, id = %id, error = %e, "could not record a failure")
+            }
         },
         Some(Err(SinkError::Permanent(msg))) => match q.bury(&id, &token, &msg).await {
             Ok(()) => {
                 shared.metrics.count(name, "dead");
                 warn!(queue = name, id = %id, reason = %msg, "dead-lettered");
             }
-            Err(e) => error!(queue = name, id = %id, error = %e, "could not dead-letter"),
+            Err(e) => {
+                shared.metrics.error(q.name.family());
+                error!(queue = name, id = %id, error = %e, "could not dead-letter")
+            }
         },
     }
 }
@@ -229,11 +239,14 @@ async fn process(shared: &Shared, queue: QueueName, r: &Reserved) -> Result<(), 
             // Counters are not idempotent: a mark in the queue's meta hash lets a
             // redelivered item (crash after applying, before the ack) skip them.
             let q = Queue::new(&shared.redis, queue);
-            let transient = |e: OpError| SinkError::Transient(e.to_string());
+            let transient = |e: OpError| {
+                shared.metrics.error(queue.family());
+                SinkError::Transient(e.to_string())
+            };
             if q.was_applied(&r.item.id).await.map_err(transient)? {
                 return Ok(());
             }
-            analytics::apply(&shared.redis, &r.item.data).await?;
+            analytics::apply(&shared.redis, &r.item.data, &shared.metrics).await?;
             q.mark_applied(&r.item.id).await.map_err(transient)
         }
         QueueName::PendingPosts => Err(SinkError::Permanent(
@@ -254,10 +267,14 @@ async fn housekeeping(shared: Arc<Shared>) {
                 Ok((retried, dead)) => {
                     info!(queue = q.as_str(), retried, dead, "reaped expired leases")
                 }
-                Err(e) => warn!(queue = q.as_str(), error = %e, "reap failed"),
+                Err(e) => {
+                    shared.metrics.error(q.family());
+                    warn!(queue = q.as_str(), error = %e, "reap failed")
+                }
             }
             if q == QueueName::PendingPosts {
                 if let Err(e) = queue.promote(1_000).await {
+                    shared.metrics.error(q.family());
                     warn!(error = %e, "promoting scheduled posts failed");
                 }
             }
