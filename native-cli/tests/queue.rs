@@ -101,7 +101,8 @@ async fn an_expired_lease_comes_back_exactly_once() {
     let again = q.reserve(60_000).await.unwrap().unwrap();
     assert_eq!(
         (again.item.id.as_str(), again.item.retry_count),
-        ("lost-1", 1)
+        ("lost-1", 0),
+        "a lost worker is a stall, not a failed attempt"
     );
     assert!(q.reserve(60_000).await.unwrap().is_none(), "exactly once");
     // The dead consumer's token no longer works; the new owner's does.
@@ -114,6 +115,46 @@ async fn an_expired_lease_comes_back_exactly_once() {
         q.ack("lost-1", &again.token).await,
         Err(OpError::NotInFlight { .. })
     ));
+}
+
+#[tokio::test]
+async fn an_item_that_keeps_losing_its_worker_is_dead_after_max_stalls() {
+    let server = RedisServer::start();
+    let redis = connect(&server).await;
+    let q = Queue::new(&redis, QueueName::SyncToSupabase);
+    q.push("row", json!({}), p(50), Some("poison"), None)
+        .await
+        .unwrap();
+    let delayed = &queue_keys(QueueName::SyncToSupabase, &KeyContext::default())[4];
+    for stall in 1..=xbot_core::queue::MAX_STALLS {
+        let r = q.reserve(50).await.unwrap().expect("ready again");
+        assert_eq!(r.item.retry_count, 0, "stalls are not failed attempts");
+        tokio::time::sleep(Duration::from_millis(70)).await; // its worker "died"
+        let expected = if stall < xbot_core::queue::MAX_STALLS {
+            (1, 0)
+        } else {
+            (0, 1)
+        };
+        assert_eq!(q.reap(10).await.unwrap(), expected, "stall {stall}");
+        // Skip the backoff: make it due now.
+        let _: () = redis::cmd("ZADD")
+            .arg(delayed)
+            .arg("XX")
+            .arg(0)
+            .arg("poison")
+            .query(&mut server.conn())
+            .unwrap();
+    }
+    assert!(q.reserve(50).await.unwrap().is_none());
+    let dead = q.dead(10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0]["stalls"], 5);
+    assert_eq!(dead[0]["attempts"], 0);
+    assert!(
+        dead[0]["error"].as_str().unwrap().contains("stall 5 of 5"),
+        "{}",
+        dead[0]
+    );
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ mod retry;
 mod score;
 
 pub use item::{Priority, QueueItem, MAX_ITEM_BYTES};
-pub use retry::{retry_delay_ms, RetryPolicy};
+pub use retry::{retry_delay_ms, RetryPolicy, MAX_STALLS};
 pub use score::{decode_queue_score, queue_score, DecodedScore, MAX_SEQ, SCORE_EPOCH_MS};
 
 use crate::error::{Error, Result};

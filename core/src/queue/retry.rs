@@ -6,6 +6,11 @@ use crate::error::{num, Error, Result};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+/// How many times an item may lose its worker (lease expired: SIGKILL, OOM,
+/// a redeploy past its grace) before it is taken for a poison item and
+/// dead-lettered. Stalls do not use up the item's failed attempts.
+pub const MAX_STALLS: u32 = 5;
+
 /// How often and how patiently a queue retries a failing item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

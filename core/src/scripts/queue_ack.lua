@@ -14,5 +14,5 @@ if redis.call('ZSCORE', KEYS[4], id) == false then return 0 end
 if redis.call('HGET', KEYS[3], id .. ':t') ~= token then return -1 end
 redis.call('ZREM', KEYS[4], id)
 redis.call('HDEL', KEYS[2], id)
-redis.call('HDEL', KEYS[3], id .. ':p', id .. ':r', id .. ':e', id .. ':t', id .. ':a')
+redis.call('HDEL', KEYS[3], id .. ':p', id .. ':r', id .. ':e', id .. ':t', id .. ':a', id .. ':s')
 return 1

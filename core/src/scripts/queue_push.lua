@@ -2,7 +2,7 @@
 --
 -- KEYS[1] ready    zset  id -> score        KEYS[5] delayed  zset  id -> due ms
 -- KEYS[2] items    hash  id -> item JSON     KEYS[6] dead     zset  id -> dead ms
--- KEYS[3] meta     hash  "<id>:p|r|e|t"      KEYS[7] seq      string "<ms>:<n>"
+-- KEYS[3] meta     hash  "<id>:p|r|s|e|t|a"    KEYS[7] seq      string "<ms>:<n>"
 -- KEYS[4] inflight zset  id -> lease deadline
 -- ARGV[1] id   ARGV[2] item JSON (validated by the caller)   ARGV[3] priority 0-100
 -- ARGV[4] capacity (ready + delayed + in-flight)   ARGV[5] not-before epoch ms (0 = now)

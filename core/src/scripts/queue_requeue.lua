@@ -17,7 +17,7 @@ for _, id in ipairs(ids) do
   if redis.call('ZSCORE', KEYS[6], id) and redis.call('HEXISTS', KEYS[2], id) == 1 then
     local p = tonumber(redis.call('HGET', KEYS[3], id .. ':p')) or 0
     redis.call('ZREM', KEYS[6], id)
-    redis.call('HDEL', KEYS[3], id .. ':r', id .. ':e')
+    redis.call('HDEL', KEYS[3], id .. ':r', id .. ':e', id .. ':s')
     redis.call('ZADD', KEYS[1], p * 70368744177664 + (4398046511103 - (now - 1704067200000)) * 16 + 15, id)
     n = n + 1
   end

@@ -394,11 +394,12 @@ impl<'a> Queue<'a> {
         }
     }
 
-    /// Hands expired leases back (retry with backoff, or dead); returns (retried, dead).
+    /// Hands expired leases back (after a backoff by stall count, or dead
+    /// after [`MAX_STALLS`](xbot_core::queue::MAX_STALLS)); returns (retried, dead).
     pub async fn reap(&self, limit: u32) -> OpResult<(u64, u64)> {
         let p = self.name.retry_policy();
         let args = [
-            p.max_attempts.to_string(),
+            xbot_core::queue::MAX_STALLS.to_string(),
             p.base_ms.to_string(),
             p.cap_ms.to_string(),
             limit.to_string(),
@@ -451,17 +452,25 @@ impl<'a> Queue<'a> {
             .map_err(redis_err)?;
         let mut out = Vec::with_capacity(ids.len());
         for (id, died_at) in ids {
-            let (body, error, attempts): (Option<String>, Option<String>, Option<u64>) =
-                redis::pipe()
-                    .hget(&self.keys[1], &id)
-                    .hget(&self.keys[2], format!("{id}:e"))
-                    .hget(&self.keys[2], format!("{id}:r"))
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(redis_err)?;
+            type Fields = (Option<String>, Option<String>, Option<u64>, Option<u64>);
+            let (body, error, attempts, stalls): Fields = redis::pipe()
+                .hget(&self.keys[1], &id)
+                .hget(&self.keys[2], format!("{id}:e"))
+                .hget(&self.keys[2], format!("{id}:r"))
+                .hget(&self.keys[2], format!("{id}:s"))
+                .query_async(&mut conn)
+                .await
+                .map_err(redis_err)?;
             let item =
                 body.map(|b| serde_json::from_str(&b).unwrap_or(serde_json::Value::String(b)));
-            out.push(json!({ "id": id, "diedAtMs": died_at, "error": error, "attempts": attempts.unwrap_or(0), "item": item }));
+            out.push(json!({
+                "id": id,
+                "diedAtMs": died_at,
+                "error": error,
+                "attempts": attempts.unwrap_or(0),
+                "stalls": stalls.unwrap_or(0),
+                "item": item,
+            }));
         }
         Ok(out)
     }
