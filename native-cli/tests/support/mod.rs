@@ -33,6 +33,16 @@ impl RedisServer {
         Self::spawn(port, &[])
     }
 
+    /// A server on a given port with extra arguments (a restart on the same data dir).
+    pub fn start_on_with(port: u16, extra: &[&str]) -> RedisServer {
+        Self::spawn(port, extra)
+    }
+
+    /// The process id, to kill it from a test.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn spawn(port: u16, extra: &[&str]) -> RedisServer {
         let child = Command::new("redis-server")
             .args([
