@@ -200,3 +200,78 @@ async fn the_worker_syncs_cli_pushed_items_into_postgres_once() {
     };
     assert_eq!((rows, sum), (50, (0..50).sum()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_commit_fails_only_its_bad_rows() {
+    let db = TestDb::create().await;
+    let allow = vec!["tweets".to_string()];
+    let sink = PgSink::connect_with(&db.url, &allow, 64).await.unwrap();
+    let apply_all = |items: Vec<(String, serde_json::Value)>| {
+        let sink = sink.clone();
+        futures_util::future::join_all(items.into_iter().map(move |(item, row)| {
+            let sink = sink.clone();
+            async move { sink.apply(&item, op("tweets", "upsert", row)).await }
+        }))
+    };
+    // 290 items at once, so they are written in groups: every 25th is bad
+    // (text is NOT NULL), and every item ending in 5 reuses the item id of
+    // the one ending in 0 (a redelivery: only one of the two may apply).
+    let items: Vec<(String, serde_json::Value)> = (0..290u32)
+        .map(|i| {
+            let item = if i % 10 == 5 { i - 5 } else { i };
+            let text = if i % 25 == 24 {
+                json!(null)
+            } else {
+                json!(format!("t{i}"))
+            };
+            (
+                format!("item-{item}"),
+                json!({ "id": format!("{i}"), "text": text }),
+            )
+        })
+        .collect();
+    let results = apply_all(items).await;
+    let (mut applied, mut skipped, mut bad) = (0i64, 0i64, 0i64);
+    for (i, r) in results.iter().enumerate() {
+        match r {
+            Ok(true) => applied += 1,
+            Ok(false) => {
+                assert!(i % 5 == 0, "item {i} skipped");
+                skipped += 1;
+            }
+            Err(SinkError::Permanent(m)) => {
+                assert_eq!(i % 25, 24, "item {i}: {m}");
+                assert!(m.contains("SQLSTATE 23502"), "{m}");
+                bad += 1;
+            }
+            Err(e) => panic!("item {i}: {e}"),
+        }
+    }
+    assert_eq!((bad, skipped, applied), (11, 29, 290 - 11 - 29));
+    // Then upserts of existing rows by new items update them.
+    let again: Vec<(String, serde_json::Value)> = (0..10)
+        .map(|i| {
+            (
+                format!("again-{i}"),
+                json!({ "id": format!("{}", i * 10 + 1), "likes": 7 }),
+            )
+        })
+        .collect();
+    assert!(apply_all(again).await.iter().all(|r| matches!(r, Ok(true))));
+
+    let c = db.client().await;
+    let count = |sql: &'static str| {
+        let c = &c;
+        async move { c.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM tweets").await, applied);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM tweets WHERE likes = 7 AND text LIKE 't%'").await,
+        10
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM xbot_applied").await,
+        applied + 10,
+        "one ledger row per applied item"
+    );
+}

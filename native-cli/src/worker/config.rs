@@ -21,6 +21,9 @@ pub struct WorkerConfig {
     pub allow_tables: Vec<String>,
     /// How long a graceful shutdown waits for items in flight (`XBOT_SHUTDOWN_GRACE_MS`).
     pub shutdown_grace_ms: u64,
+    /// Largest group of sync items written in one Postgres transaction
+    /// (`XBOT_PG_BATCH`, 1-1000; 1 = one transaction per item).
+    pub pg_batch: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +87,16 @@ impl WorkerConfig {
                 reason: "at least 1000".into(),
             });
         }
+        let pg_batch = number("XBOT_PG_BATCH", super::postgres::DEFAULT_BATCH)?;
+        if !(1..=1_000).contains(&pg_batch) {
+            return Err(ConfigError {
+                var: "XBOT_PG_BATCH",
+                value: pg_batch.to_string(),
+                reason: "1-1000".into(),
+            });
+        }
         Ok(WorkerConfig {
+            pg_batch,
             queues,
             lease_ms,
             port: number("PORT", 8080u16)?,

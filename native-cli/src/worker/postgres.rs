@@ -1,24 +1,41 @@
-//! The Postgres (Supabase) sink: each item in one transaction with the
-//! `xbot_applied` ledger. Rows are bound as one JSON parameter and expanded by
-//! `json_populate_record`; column names come from the table's own catalog
-//! (`information_schema.columns`), never from item text, and are quoted.
-//! Tables need a primary key `id`. A connection error drops the client; the
-//! next item reconnects.
+//! The Postgres (Supabase) sink. Each item is one statement that records the
+//! item in the `xbot_applied` ledger and writes its row only when the ledger
+//! did not know it yet, so a redelivered item is never applied twice. Rows are
+//! bound as one JSON parameter and expanded by `json_populate_record`; column
+//! names come from the table's own catalog (`information_schema.columns`),
+//! never from item text, and are quoted.
+//!
+//! Group commit: one writer task owns the connection. Items that arrive while
+//! it is busy are written together, pipelined in one transaction (one round
+//! trip and one commit for the group). If any of them fails, the group is
+//! rolled back and each item is written alone, so one bad row only fails
+//! itself. A connection error drops the connection; the next item reconnects.
 
 use super::sink::{SinkError, SyncOp};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use tokio::sync::Mutex;
+use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::config::SslMode;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::{Client, NoTls, Statement};
+
+/// Default largest group written in one transaction (`XBOT_PG_BATCH`).
+pub const DEFAULT_BATCH: usize = 64;
 
 #[derive(Clone)]
 pub struct PgSink {
-    url: String,
+    url: Arc<str>,
     allow: Arc<HashSet<String>>,
-    client: Arc<Mutex<Option<Client>>>,
-    columns: Arc<Mutex<HashMap<String, Vec<String>>>>,
+    writer: mpsc::Sender<Msg>,
+}
+
+enum Msg {
+    Apply {
+        item_id: String,
+        op: SyncOp,
+        reply: oneshot::Sender<Result<bool, SinkError>>,
+    },
+    Ping(oneshot::Sender<bool>),
 }
 
 /// The server's message and SQLSTATE when there is one (tokio-postgres only says "db error").
@@ -47,69 +64,35 @@ fn classify(e: tokio_postgres::Error) -> SinkError {
 
 impl PgSink {
     pub async fn connect(url: &str, allow: &[String]) -> Result<PgSink, SinkError> {
-        let sink = PgSink {
-            url: url.to_string(),
-            allow: Arc::new(allow.iter().cloned().collect()),
-            client: Arc::new(Mutex::new(None)),
-            columns: Arc::new(Mutex::new(HashMap::new())),
-        };
-        let mut guard = sink.client.lock().await;
-        let client = sink.open().await?;
+        PgSink::connect_with(url, allow, DEFAULT_BATCH).await
+    }
+
+    /// Connects, creates the ledger table, and starts the writer; groups hold
+    /// at most `max_batch` items (1 = every item in its own transaction).
+    pub async fn connect_with(
+        url: &str,
+        allow: &[String],
+        max_batch: usize,
+    ) -> Result<PgSink, SinkError> {
+        let client = open(url).await?;
         client
             .batch_execute("CREATE TABLE IF NOT EXISTS xbot_applied (item_id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
             .await
             .map_err(transient)?;
-        *guard = Some(client);
-        drop(guard);
-        Ok(sink)
-    }
-
-    /// Connects. `sslmode=disable` is plaintext; otherwise TLS (rustls) with
-    /// the certificate verified against the public web roots plus, when set,
-    /// the CA in `PGSSLROOTCERT` (Supabase publishes its own CA certificate).
-    /// `prefer` (the default) falls back to plaintext only when the server
-    /// has no TLS at all; `require` never does.
-    async fn open(&self) -> Result<Client, SinkError> {
-        let config: tokio_postgres::Config = self
-            .url
-            .parse()
-            .map_err(|e| SinkError::Permanent(format!("DATABASE_URL: {e}")))?;
-        let log_close = |r: Result<(), tokio_postgres::Error>| {
-            if let Err(e) = r {
-                tracing::warn!(error = %e, "postgres connection closed");
-            }
+        let (tx, rx) = mpsc::channel(1_024);
+        let writer = Writer {
+            url: url.into(),
+            client: Some(client),
+            statements: HashMap::new(),
+            columns: HashMap::new(),
+            max_batch: max_batch.max(1),
         };
-        if config.get_ssl_mode() == SslMode::Disable {
-            let (client, connection) = config.connect(NoTls).await.map_err(transient)?;
-            tokio::spawn(async move { log_close(connection.await) });
-            return Ok(client);
-        }
-        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config()?);
-        let (client, connection) = config.connect(tls).await.map_err(transient)?;
-        tokio::spawn(async move { log_close(connection.await) });
-        Ok(client)
-    }
-
-    /// The table's columns, cached after the first look-up.
-    async fn table_columns(&self, client: &Client, table: &str) -> Result<Vec<String>, SinkError> {
-        if let Some(c) = self.columns.lock().await.get(table) {
-            return Ok(c.clone());
-        }
-        let rows = client
-            .query("SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1", &[&table])
-            .await
-            .map_err(transient)?;
-        let cols: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-        if cols.is_empty() {
-            return Err(SinkError::Permanent(format!(
-                "table {table:?} does not exist in the database"
-            )));
-        }
-        self.columns
-            .lock()
-            .await
-            .insert(table.to_string(), cols.clone());
-        Ok(cols)
+        tokio::spawn(writer.run(rx));
+        Ok(PgSink {
+            url: url.into(),
+            allow: Arc::new(allow.iter().cloned().collect()),
+            writer: tx,
+        })
     }
 
     /// Applies `op` for `item_id` once: `Ok(true)` applied now, `Ok(false)` applied before.
@@ -120,90 +103,26 @@ impl PgSink {
                 op.table
             )));
         }
-        let mut guard = self.client.lock().await;
-        if guard.as_ref().is_none_or(Client::is_closed) {
-            *guard = Some(self.open().await?);
-        }
-        let client = guard.as_mut().expect("connected above");
-        let result = self.apply_with(client, item_id, &op).await;
-        if matches!(&result, Err(SinkError::Transient(_))) {
-            *guard = None; // reconnect on the next item
-        }
-        result
-    }
-
-    async fn apply_with(
-        &self,
-        client: &mut Client,
-        item_id: &str,
-        op: &SyncOp,
-    ) -> Result<bool, SinkError> {
-        let table_cols = self.table_columns(client, &op.table).await?;
-        if let Some(unknown) = op.row.keys().find(|k| !table_cols.contains(k)) {
-            return Err(SinkError::Permanent(format!(
-                "table {:?} has no column {unknown:?}",
-                op.table
-            )));
-        }
-        // Only the columns the row carries: an upsert never nulls the others.
-        let cols: Vec<String> = table_cols
-            .iter()
-            .filter(|c| op.row.contains_key(*c))
-            .map(|c| format!("\"{c}\""))
-            .collect();
-        let list = cols.join(", ");
-        let t = &op.table;
-        let insert = format!("INSERT INTO \"{t}\" ({list}) SELECT {list} FROM json_populate_record(NULL::\"{t}\", $1::json)");
-        let sets: Vec<String> = cols
-            .iter()
-            .filter(|c| *c != "\"id\"")
-            .map(|c| format!("{c} = r.{c}"))
-            .collect();
-        let update = format!(
-            "UPDATE \"{t}\" SET {} FROM json_populate_record(NULL::\"{t}\", $1::json) r WHERE \"{t}\".\"id\" = r.\"id\"",
-            sets.join(", ")
-        );
-        let tx = client.transaction().await.map_err(transient)?;
-        let fresh = tx
-            .execute(
-                "INSERT INTO xbot_applied (item_id) VALUES ($1) ON CONFLICT DO NOTHING",
-                &[&item_id],
-            )
+        let (reply, answer) = oneshot::channel();
+        let gone = || SinkError::Transient("the postgres writer stopped".into());
+        self.writer
+            .send(Msg::Apply {
+                item_id: item_id.to_string(),
+                op,
+                reply,
+            })
             .await
-            .map_err(transient)?;
-        if fresh == 0 {
-            tx.commit().await.map_err(transient)?;
-            return Ok(false); // redelivered: already applied
-        }
-        let row = Value::Object(op.row.clone());
-        // Upsert = update the existing row, else insert it (an INSERT .. ON CONFLICT
-        // would check NOT NULL columns the partial row does not carry).
-        let updated = if op.upsert && !sets.is_empty() {
-            tx.execute(&update, &[&row]).await.map_err(classify)?
-        } else {
-            0
-        };
-        if updated == 0 {
-            match tx.execute(&insert, &[&row]).await {
-                Ok(_) => {}
-                // A concurrent insert of the same row: retry, and the retry updates it.
-                Err(e) if op.upsert && e.code().map(|c| c.code()) == Some("23505") => {
-                    return Err(transient(e))
-                }
-                Err(e) => return Err(classify(e)),
-            }
-        }
-        tx.commit().await.map_err(transient)?;
-        Ok(true)
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
     }
 
     pub async fn ping(&self) -> bool {
-        let guard = self.client.lock().await;
-        if let Some(c) = guard.as_ref().filter(|c| !c.is_closed()) {
-            return c.simple_query("SELECT 1").await.is_ok();
-        }
-        drop(guard);
-        self.open().await.is_ok()
+        let (reply, answer) = oneshot::channel();
+        self.writer.send(Msg::Ping(reply)).await.is_ok() && answer.await.unwrap_or(false)
+    }
+
+    async fn open(&self) -> Result<Client, SinkError> {
+        open(&self.url).await
     }
 
     /// Rows per allowed table that exists.
@@ -239,6 +158,289 @@ impl PgSink {
             .map_err(transient)?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
+}
+
+/// The connection owner: writes groups of items, one transaction per group.
+struct Writer {
+    url: String,
+    client: Option<Client>,
+    /// Prepared statements of the current connection, by SQL text.
+    statements: HashMap<String, Statement>,
+    columns: HashMap<String, Vec<String>>,
+    max_batch: usize,
+}
+
+/// One item ready to write: its prepared statement and bound values.
+struct Planned {
+    item_id: String,
+    row: Value,
+    upsert: bool,
+    statement: Statement,
+    reply: oneshot::Sender<Result<bool, SinkError>>,
+}
+
+impl Writer {
+    async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+        while let Some(first) = rx.recv().await {
+            // Everything already waiting joins this group (up to max_batch).
+            let (mut items, mut pings) = (Vec::new(), Vec::new());
+            let mut next = Some(first);
+            while let Some(msg) = next.take() {
+                match msg {
+                    Msg::Apply { item_id, op, reply } => items.push((item_id, op, reply)),
+                    Msg::Ping(reply) => pings.push(reply),
+                }
+                if items.len() < self.max_batch {
+                    next = rx.try_recv().ok();
+                }
+            }
+            if !pings.is_empty() {
+                let ok = self.ping().await;
+                for p in pings {
+                    let _ = p.send(ok);
+                }
+            }
+            if !items.is_empty() {
+                self.write(items).await;
+            }
+        }
+    }
+
+    async fn connection(&mut self) -> Result<&mut Client, SinkError> {
+        if self.client.as_ref().is_none_or(Client::is_closed) {
+            self.statements.clear();
+            self.client = Some(open(&self.url).await?);
+        }
+        Ok(self.client.as_mut().expect("connected above"))
+    }
+
+    fn disconnect(&mut self) {
+        self.client = None;
+        self.statements.clear();
+    }
+
+    async fn ping(&mut self) -> bool {
+        match self.connection().await {
+            Ok(c) => c.simple_query("SELECT 1").await.is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    /// Writes a group: pipelined in one transaction; on any error, item by item.
+    async fn write(
+        &mut self,
+        items: Vec<(String, SyncOp, oneshot::Sender<Result<bool, SinkError>>)>,
+    ) {
+        let mut planned = Vec::with_capacity(items.len());
+        for (item_id, op, reply) in items {
+            match self.plan(&op).await {
+                Ok(statement) => planned.push(Planned {
+                    item_id,
+                    row: Value::Object(op.row),
+                    upsert: op.upsert,
+                    statement,
+                    reply,
+                }),
+                Err(e) => {
+                    if matches!(e, SinkError::Transient(_)) {
+                        self.disconnect();
+                    }
+                    let _ = reply.send(Err(e));
+                }
+            }
+        }
+        if planned.len() > 1 {
+            match self.write_group(&planned).await {
+                Ok(fresh) => {
+                    for (p, fresh) in planned.into_iter().zip(fresh) {
+                        let _ = p.reply.send(Ok(fresh));
+                    }
+                    return;
+                }
+                Err(GroupError::Broken(e)) => {
+                    // The connection broke: the whole group is retried later.
+                    self.disconnect();
+                    for p in planned {
+                        let _ = p.reply.send(Err(e.clone()));
+                    }
+                    return;
+                }
+                Err(GroupError::Row) => {} // some row failed: find which, item by item
+            }
+        }
+        for p in planned {
+            let result = self.write_one(&p).await;
+            if matches!(&result, Err(SinkError::Transient(_))) {
+                self.disconnect();
+            }
+            let _ = p.reply.send(result);
+        }
+    }
+
+    /// All items in one transaction, their statements pipelined.
+    async fn write_group(&mut self, planned: &[Planned]) -> Result<Vec<bool>, GroupError> {
+        let broken = |e: tokio_postgres::Error| {
+            if e.code().is_none() {
+                GroupError::Broken(transient(e))
+            } else {
+                GroupError::Row
+            }
+        };
+        let client = self.connection().await.map_err(GroupError::Broken)?;
+        let tx = client.transaction().await.map_err(broken)?;
+        let params: Vec<[&(dyn tokio_postgres::types::ToSql + Sync); 2]> = planned
+            .iter()
+            .map(|p| [&p.row as _, &p.item_id as _])
+            .collect();
+        let results = futures_util::future::join_all(
+            planned
+                .iter()
+                .zip(&params)
+                .map(|(p, params)| tx.query_one(&p.statement, params)),
+        )
+        .await;
+        let mut fresh = Vec::with_capacity(results.len());
+        for r in results {
+            match r {
+                Ok(row) => fresh.push(row.get::<_, bool>(0)),
+                Err(e) => {
+                    let _ = tx.rollback().await;
+                    return Err(broken(e));
+                }
+            }
+        }
+        tx.commit().await.map_err(broken)?;
+        Ok(fresh)
+    }
+
+    /// One item alone (one statement: atomic by itself).
+    async fn write_one(&mut self, p: &Planned) -> Result<bool, SinkError> {
+        let client = self.connection().await?;
+        match client.query_one(&p.statement, &[&p.row, &p.item_id]).await {
+            Ok(row) => Ok(row.get(0)),
+            // A concurrent insert of the same row: retry, and the retry updates it.
+            Err(e) if p.upsert && e.code().map(|c| c.code()) == Some("23505") => Err(transient(e)),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// The prepared statement for `op` (cached per table, columns and kind).
+    async fn plan(&mut self, op: &SyncOp) -> Result<Statement, SinkError> {
+        let table_cols = self.table_columns(&op.table).await?;
+        if let Some(unknown) = op.row.keys().find(|k| !table_cols.contains(k)) {
+            return Err(SinkError::Permanent(format!(
+                "table {:?} has no column {unknown:?}",
+                op.table
+            )));
+        }
+        // Only the columns the row carries: an upsert never nulls the others.
+        let cols: Vec<&str> = table_cols
+            .iter()
+            .filter(|c| op.row.contains_key(*c))
+            .map(String::as_str)
+            .collect();
+        let sql = statement_sql(&op.table, &cols, op.upsert);
+        if let Some(s) = self.statements.get(&sql) {
+            return Ok(s.clone());
+        }
+        let client = self.connection().await?;
+        let statement = client.prepare(&sql).await.map_err(classify)?;
+        self.statements.insert(sql, statement.clone());
+        Ok(statement)
+    }
+
+    /// The table's columns, cached after the first look-up.
+    async fn table_columns(&mut self, table: &str) -> Result<Vec<String>, SinkError> {
+        if let Some(c) = self.columns.get(table) {
+            return Ok(c.clone());
+        }
+        let client = self.connection().await?;
+        let rows = client
+            .query("SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1", &[&table])
+            .await
+            .map_err(transient)?;
+        let cols: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        if cols.is_empty() {
+            return Err(SinkError::Permanent(format!(
+                "table {table:?} does not exist in the database"
+            )));
+        }
+        self.columns.insert(table.to_string(), cols.clone());
+        Ok(cols)
+    }
+}
+
+/// Why a group could not be written.
+enum GroupError {
+    /// The connection failed: every item of the group is retried.
+    Broken(SinkError),
+    /// A statement failed: the items are written one by one to find it.
+    Row,
+}
+
+/// One statement per item: the ledger insert, and the row write only when
+/// the ledger row is new. `$1` is the row (JSON), `$2` the item id; it returns
+/// whether the item was new. An upsert updates the row with this id, else
+/// inserts it (an `INSERT .. ON CONFLICT` would check NOT NULL columns the
+/// partial row does not carry). Identifiers come from the table catalog.
+fn statement_sql(table: &str, cols: &[&str], upsert: bool) -> String {
+    let t = format!("\"{table}\"");
+    let list = cols
+        .iter()
+        .map(|c| format!("\"{c}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let led = "led AS (INSERT INTO xbot_applied (item_id) VALUES ($2) ON CONFLICT DO NOTHING RETURNING 1)";
+    let rec = format!("r AS (SELECT * FROM json_populate_record(NULL::{t}, $1::json))");
+    if !upsert {
+        return format!(
+            "WITH {led}, {rec}, ins AS (INSERT INTO {t} ({list}) SELECT {list} FROM r WHERE EXISTS (SELECT 1 FROM led) RETURNING 1) \
+             SELECT EXISTS (SELECT 1 FROM led)"
+        );
+    }
+    let sets: Vec<String> = cols
+        .iter()
+        .filter(|c| **c != "id")
+        .map(|c| format!("\"{c}\" = r.\"{c}\""))
+        .collect();
+    let upd = if sets.is_empty() {
+        format!("upd AS (SELECT 1 FROM {t}, r WHERE {t}.\"id\" = r.\"id\")")
+    } else {
+        format!(
+            "upd AS (UPDATE {t} SET {} FROM r WHERE {t}.\"id\" = r.\"id\" AND EXISTS (SELECT 1 FROM led) RETURNING 1)",
+            sets.join(", ")
+        )
+    };
+    format!(
+        "WITH {led}, {rec}, {upd}, ins AS (INSERT INTO {t} ({list}) SELECT {list} FROM r \
+         WHERE EXISTS (SELECT 1 FROM led) AND NOT EXISTS (SELECT 1 FROM upd) RETURNING 1) \
+         SELECT EXISTS (SELECT 1 FROM led)"
+    )
+}
+
+/// Connects. `sslmode=disable` is plaintext; otherwise TLS (rustls) with
+/// the certificate verified against the public web roots plus, when set,
+/// the CA in `PGSSLROOTCERT` (Supabase publishes its own CA certificate).
+/// `prefer` (the default) falls back to plaintext only when the server
+/// has no TLS at all; `require` never does.
+async fn open(url: &str) -> Result<Client, SinkError> {
+    let config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| SinkError::Permanent(format!("DATABASE_URL: {e}")))?;
+    let log_close = |r: Result<(), tokio_postgres::Error>| {
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "postgres connection closed");
+        }
+    };
+    if config.get_ssl_mode() == SslMode::Disable {
+        let (client, connection) = config.connect(NoTls).await.map_err(transient)?;
+        tokio::spawn(async move { log_close(connection.await) });
+        return Ok(client);
+    }
+    let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config()?);
+    let (client, connection) = config.connect(tls).await.map_err(transient)?;
+    tokio::spawn(async move { log_close(connection.await) });
+    Ok(client)
 }
 
 /// rustls client configuration, with libpq's semantics: `prefer`/`require`

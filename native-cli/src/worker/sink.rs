@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Why an item could not be applied.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SinkError {
     /// Retry later (database unavailable, locked, ...).
     #[error("{0}")]
@@ -216,7 +216,7 @@ impl Sink {
     pub async fn open(cfg: &super::config::WorkerConfig) -> Result<Sink, SinkError> {
         match &cfg.database_url {
             Some(url) => Ok(Sink::Postgres(
-                super::postgres::PgSink::connect(url, &cfg.allow_tables).await?,
+                super::postgres::PgSink::connect_with(url, &cfg.allow_tables, cfg.pg_batch).await?,
             )),
             None => Ok(Sink::Sqlite(SqliteSink::open(
                 &cfg.sqlite_path,
