@@ -1,0 +1,100 @@
+// Sync throughput into PostgreSQL: N sync items pushed the way the bot pushes
+// them (ioredis + the package's queue_push script), then `xbot-redis worker
+// --drain` writes them into a private database; items/s = N / wall time of
+// the worker run (start-up included). Each configuration runs `runs` times on
+// a fresh queue and an empty table; the median is reported.
+//   node bench/sync-postgres.mjs [N=10000] [runs=3]
+// Needs: the release runner (cargo build --release -p xbot-redis), the napi
+// package (npm run build:node), redis-server, PostgreSQL at XBOT_TEST_PG
+// (default postgres://root@127.0.0.1:5432/postgres). Loopback only.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { root } from '../tests/node/backends.mjs';
+import { startRedis } from '../tests/node/redis-server.mjs';
+
+const N = Number(process.argv[2] ?? 10_000);
+const RUNS = Number(process.argv[3] ?? 3);
+const bin = process.env.XBOT_BIN ?? join(root, 'target/release/xbot-redis');
+if (!existsSync(bin)) throw new Error(`build the runner first (cargo build --release -p xbot-redis): ${bin}`);
+const admin = process.env.XBOT_TEST_PG ?? 'postgres://root@127.0.0.1:5432/postgres';
+const dbName = `xbot_bench_${process.pid}`;
+const dbUrl = admin.replace(/\/[^/]*$/, `/${dbName}`);
+const psql = (url, sql) => execFileSync('psql', [url, '-qAtc', sql], { encoding: 'utf8' }).trim();
+
+const xbot = createRequire(import.meta.url)(root);
+const server = await startRedis();
+const redis = new Redis(server.url);
+for (const s of xbot.scripts()) redis.defineCommand(s.name, { numberOfKeys: s.numberOfKeys, lua: s.source });
+psql(admin, `CREATE DATABASE ${dbName}`);
+psql(dbUrl, 'CREATE TABLE tweets (id text PRIMARY KEY, text text NOT NULL, likes integer DEFAULT 0, posted_at bigint)');
+
+async function push(n) {
+  const keys = xbot.queueKeys('sync_to_supabase');
+  const text = 'x'.repeat(200);
+  for (let start = 0; start < n; start += 1_000) {
+    const p = redis.pipeline();
+    for (let i = start; i < Math.min(n, start + 1_000); i++) {
+      const item = { id: `it-${i}`, type: 'tweet_upsert', priority: 50, createdAt: new Date().toISOString(), retryCount: 0,
+        data: { table: 'tweets', op: 'upsert', row: { id: String(i), text, likes: i % 100 } } };
+      p.queue_push(...keys, item.id, JSON.stringify(item), 50, 1_000_000, 0);
+    }
+    await p.exec();
+  }
+}
+
+function drain(env) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const vars = { ...process.env, REDIS_URL: server.url, DATABASE_URL: dbUrl, PORT: '0', ...env };
+    delete vars.REDIS_PREFIX;
+    delete vars.APP_ENV;
+    const child = spawn(bin, ['--json', 'worker', '--drain'], {
+      env: vars,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.on('exit', (code) => {
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (code !== 0) return reject(new Error(`worker exited ${code}`));
+      const processed = JSON.parse(out).processed.sync_to_supabase;
+      resolve({ s, processed });
+    });
+  });
+}
+
+const configs = [
+  { concurrency: 4, batch: 1 }, { concurrency: 4, batch: 64 },
+  { concurrency: 16, batch: 1 }, { concurrency: 16, batch: 64 },
+  { concurrency: 32, batch: 64 },
+];
+const rows = [];
+try {
+  for (const c of configs) {
+    const rates = [];
+    for (let r = 0; r < RUNS; r++) {
+      await redis.flushdb();
+      psql(dbUrl, 'TRUNCATE tweets; TRUNCATE xbot_applied');
+      await push(N);
+      const { s, processed } = await drain({ XBOT_QUEUES: `sync_to_supabase:${c.concurrency}`, XBOT_PG_BATCH: String(c.batch) });
+      if (processed !== N) throw new Error(`processed ${processed} of ${N}`);
+      const applied = Number(psql(dbUrl, 'SELECT COUNT(*) FROM tweets'));
+      if (applied !== N) throw new Error(`${applied} rows of ${N}`);
+      rates.push(N / s);
+    }
+    rates.sort((a, b) => a - b);
+    rows.push({ ...c, median: rates[Math.floor(rates.length / 2)], runs: rates });
+  }
+} finally {
+  redis.disconnect();
+  server.stop();
+  psql(admin, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+}
+const base = rows[0].median;
+console.log(`| concurrency | XBOT_PG_BATCH | items/s (median of ${RUNS}) | vs 4 × unbatched |\n|---|---|---|---|`);
+for (const r of rows) {
+  console.log(`| ${r.concurrency} | ${r.batch} | ${Math.round(r.median)} | ${(r.median / base).toFixed(2)}× |`);
+}
