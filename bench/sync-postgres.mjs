@@ -77,7 +77,7 @@ try {
     const rates = [];
     for (let r = 0; r < RUNS; r++) {
       await redis.flushdb();
-      psql(dbUrl, 'TRUNCATE tweets; TRUNCATE xbot_applied');
+      psql(dbUrl, 'CREATE TABLE IF NOT EXISTS xbot_applied (item_id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now()); TRUNCATE tweets, xbot_applied');
       await push(N);
       const { s, processed } = await drain({ XBOT_QUEUES: `sync_to_supabase:${c.concurrency}`, XBOT_PG_BATCH: String(c.batch) });
       if (processed !== N) throw new Error(`processed ${processed} of ${N}`);

@@ -277,40 +277,43 @@ impl Writer {
         }
     }
 
-    /// All items in one transaction, their statements pipelined.
+    /// All items in one transaction, sent as one pipeline: BEGIN, the items'
+    /// statements, COMMIT (one round trip, one commit). When a statement fails
+    /// the server aborts the transaction and answers the COMMIT with a rollback.
     async fn write_group(&mut self, planned: &[Planned]) -> Result<Vec<bool>, GroupError> {
-        let broken = |e: tokio_postgres::Error| {
-            if e.code().is_none() {
-                GroupError::Broken(transient(e))
-            } else {
-                GroupError::Row
-            }
-        };
         let client = self.connection().await.map_err(GroupError::Broken)?;
-        let tx = client.transaction().await.map_err(broken)?;
         let params: Vec<[&(dyn tokio_postgres::types::ToSql + Sync); 2]> = planned
             .iter()
             .map(|p| [&p.row as _, &p.item_id as _])
             .collect();
-        let results = futures_util::future::join_all(
-            planned
-                .iter()
-                .zip(&params)
-                .map(|(p, params)| tx.query_one(&p.statement, params)),
-        )
-        .await;
+        // A biased join polls in order, so the requests go out in this order.
+        let (begin, results, commit) = tokio::join!(
+            biased;
+            client.batch_execute("BEGIN"),
+            futures_util::future::join_all(
+                planned
+                    .iter()
+                    .zip(&params)
+                    .map(|(p, params)| client.query_one(&p.statement, params)),
+            ),
+            client.batch_execute("COMMIT"),
+        );
+        let broken = |e: tokio_postgres::Error| GroupError::Broken(transient(e));
+        begin.map_err(broken)?;
         let mut fresh = Vec::with_capacity(results.len());
+        let mut failed = None;
         for r in results {
             match r {
                 Ok(row) => fresh.push(row.get::<_, bool>(0)),
-                Err(e) => {
-                    let _ = tx.rollback().await;
-                    return Err(broken(e));
-                }
+                Err(e) => failed = failed.or(Some(e)),
             }
         }
-        tx.commit().await.map_err(broken)?;
-        Ok(fresh)
+        commit.map_err(broken)?;
+        match failed {
+            None => Ok(fresh),
+            Some(e) if e.code().is_none() => Err(broken(e)),
+            Some(_) => Err(GroupError::Row), // rolled back by the COMMIT
+        }
     }
 
     /// One item alone (one statement: atomic by itself).
