@@ -69,7 +69,7 @@ function drain(env) {
 const configs = [
   { concurrency: 4, batch: 1 }, { concurrency: 4, batch: 64 },
   { concurrency: 16, batch: 1 }, { concurrency: 16, batch: 64 },
-  { concurrency: 32, batch: 64 },
+  { concurrency: 32, batch: 1 }, { concurrency: 32, batch: 64 },
 ];
 const rows = [];
 try {

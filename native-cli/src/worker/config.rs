@@ -7,7 +7,7 @@ use xbot_core::queue::QueueName;
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     /// Queues to consume and how many items of each to process at once
-    /// (`XBOT_QUEUES=sync_to_supabase:4,analytics_processing:2`).
+    /// (`XBOT_QUEUES=sync_to_supabase:16,analytics_processing:2`).
     pub queues: Vec<(QueueName, usize)>,
     /// Lease of a reserved item; extended while it is processed (`XBOT_LEASE_MS`).
     pub lease_ms: u64,
@@ -52,7 +52,7 @@ fn number<T: std::str::FromStr>(var: &'static str, default: T) -> Result<T, Conf
 impl WorkerConfig {
     pub fn from_env() -> Result<WorkerConfig, ConfigError> {
         let queues = match env("XBOT_QUEUES") {
-            None => vec![(QueueName::SyncToSupabase, 4), (QueueName::AnalyticsProcessing, 2)],
+            None => vec![(QueueName::SyncToSupabase, 16), (QueueName::AnalyticsProcessing, 2)],
             Some(spec) => spec
                 .split(',')
                 .map(|part| {
