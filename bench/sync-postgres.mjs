@@ -8,6 +8,7 @@
 // package (npm run build:node), redis-server, PostgreSQL at XBOT_TEST_PG
 // (default postgres://root@127.0.0.1:5432/postgres). Loopback only.
 import { execFileSync, spawn } from 'node:child_process';
+import { connect, createServer } from 'node:net';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -31,6 +32,25 @@ for (const s of xbot.scripts()) redis.defineCommand(s.name, { numberOfKeys: s.nu
 psql(admin, `CREATE DATABASE ${dbName}`);
 psql(dbUrl, 'CREATE TABLE tweets (id text PRIMARY KEY, text text NOT NULL, likes integer DEFAULT 0, posted_at bigint)');
 
+// A loopback TCP proxy that delays every chunk by `ms` each way: a database
+// `2 * ms` away, as Supabase is from a Railway service.
+function delayProxy(target, ms) {
+  return new Promise((resolve) => {
+    const srv = createServer((client) => {
+      const upstream = connect(target.port, target.host);
+      client.setNoDelay(true);
+      upstream.setNoDelay(true);
+      const pipe = (from, to) => from.on('data', (d) => setTimeout(() => to.write(d), ms));
+      pipe(client, upstream);
+      pipe(upstream, client);
+      const close = () => { client.destroy(); upstream.destroy(); };
+      client.on('close', close); upstream.on('close', close);
+      client.on('error', close); upstream.on('error', close);
+    });
+    srv.listen(0, '127.0.0.1', () => resolve(srv));
+  });
+}
+
 async function push(n) {
   const keys = xbot.queueKeys('sync_to_supabase');
   const text = 'x'.repeat(200);
@@ -45,10 +65,10 @@ async function push(n) {
   }
 }
 
-function drain(env) {
+function drain(env, url = dbUrl) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const vars = { ...process.env, REDIS_URL: server.url, DATABASE_URL: dbUrl, PORT: '0', ...env };
+    const vars = { ...process.env, REDIS_URL: server.url, DATABASE_URL: url, PORT: '0', ...env };
     delete vars.REDIS_PREFIX;
     delete vars.APP_ENV;
     const child = spawn(bin, ['--json', 'worker', '--drain'], {
@@ -66,35 +86,40 @@ function drain(env) {
   });
 }
 
-const configs = [
-  { concurrency: 4, batch: 1 }, { concurrency: 4, batch: 64 },
-  { concurrency: 16, batch: 1 }, { concurrency: 16, batch: 64 },
-  { concurrency: 32, batch: 1 }, { concurrency: 32, batch: 64 },
-];
+const pg = new URL(admin);
+const proxy = await delayProxy({ host: pg.hostname, port: Number(pg.port || 5432) }, 1);
+const remoteUrl = dbUrl.replace(`:${pg.port || 5432}/`, `:${proxy.address().port}/`);
+const configs = [];
+for (const [where, url, n] of [['local', dbUrl, N], ['+2 ms RTT', remoteUrl, Math.min(N, 3_000)]]) {
+  for (const concurrency of [4, 16, 32]) {
+    for (const batch of [1, 64]) configs.push({ where, url, n, concurrency, batch });
+  }
+}
 const rows = [];
 try {
   for (const c of configs) {
     const rates = [];
     for (let r = 0; r < RUNS; r++) {
       await redis.flushdb();
-      psql(dbUrl, 'CREATE TABLE IF NOT EXISTS xbot_applied (item_id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now()); TRUNCATE tweets, xbot_applied');
-      await push(N);
-      const { s, processed } = await drain({ XBOT_QUEUES: `sync_to_supabase:${c.concurrency}`, XBOT_PG_BATCH: String(c.batch) });
-      if (processed !== N) throw new Error(`processed ${processed} of ${N}`);
+      psql(dbUrl, 'SET client_min_messages = warning; CREATE TABLE IF NOT EXISTS xbot_applied (item_id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now()); TRUNCATE tweets, xbot_applied');
+      await push(c.n);
+      const { s, processed } = await drain({ XBOT_QUEUES: `sync_to_supabase:${c.concurrency}`, XBOT_PG_BATCH: String(c.batch) }, c.url);
+      if (processed !== c.n) throw new Error(`processed ${processed} of ${c.n}`);
       const applied = Number(psql(dbUrl, 'SELECT COUNT(*) FROM tweets'));
-      if (applied !== N) throw new Error(`${applied} rows of ${N}`);
-      rates.push(N / s);
+      if (applied !== c.n) throw new Error(`${applied} rows of ${c.n}`);
+      rates.push(c.n / s);
     }
     rates.sort((a, b) => a - b);
-    rows.push({ ...c, median: rates[Math.floor(rates.length / 2)], runs: rates });
+    rows.push({ ...c, median: rates[Math.floor(rates.length / 2)] });
   }
 } finally {
   redis.disconnect();
   server.stop();
+  proxy.close();
   psql(admin, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
 }
-const base = rows[0].median;
-console.log(`| concurrency | XBOT_PG_BATCH | items/s (median of ${RUNS}) | vs 4 × unbatched |\n|---|---|---|---|`);
+console.log(`| database | items | concurrency | XBOT_PG_BATCH | items/s (median of ${RUNS}) | batched ÷ unbatched |\n|---|---|---|---|---|---|`);
 for (const r of rows) {
-  console.log(`| ${r.concurrency} | ${r.batch} | ${Math.round(r.median)} | ${(r.median / base).toFixed(2)}× |`);
+  const unbatched = rows.find((o) => o.where === r.where && o.concurrency === r.concurrency && o.batch === 1).median;
+  console.log(`| ${r.where} | ${r.n} | ${r.concurrency} | ${r.batch} | ${Math.round(r.median)} | ${r.batch === 1 ? '' : `${(r.median / unbatched).toFixed(2)}×`} |`);
 }
