@@ -29,11 +29,14 @@ pub struct PgSink {
     writer: mpsc::Sender<Msg>,
 }
 
+/// Where the writer sends an item's outcome.
+type Reply = oneshot::Sender<Result<bool, SinkError>>;
+
 enum Msg {
     Apply {
         item_id: String,
         op: SyncOp,
-        reply: oneshot::Sender<Result<bool, SinkError>>,
+        reply: Reply,
     },
     Ping(oneshot::Sender<bool>),
 }
@@ -176,7 +179,7 @@ struct Planned {
     row: Value,
     upsert: bool,
     statement: Statement,
-    reply: oneshot::Sender<Result<bool, SinkError>>,
+    reply: Reply,
 }
 
 impl Writer {
@@ -227,10 +230,7 @@ impl Writer {
     }
 
     /// Writes a group: pipelined in one transaction; on any error, item by item.
-    async fn write(
-        &mut self,
-        items: Vec<(String, SyncOp, oneshot::Sender<Result<bool, SinkError>>)>,
-    ) {
+    async fn write(&mut self, items: Vec<(String, SyncOp, Reply)>) {
         let mut planned = Vec::with_capacity(items.len());
         for (item_id, op, reply) in items {
             match self.plan(&op).await {
