@@ -79,3 +79,46 @@ test('items pushed by the Rust runner are reserved and acked by ioredis', async 
   // A wrong token cannot ack: the script answers -1 (another owner) or 0 (not in flight).
   assert.equal(await redis.queue_ack(...keys, ids[0], 'stolen'), 0);
 });
+
+// The bot's sync items, pushed with ioredis, land once in the worker's sinks:
+// the embedded SQLite file and a private PostgreSQL database.
+test('sync items pushed by ioredis land once in SQLite and in PostgreSQL', async (t) => {
+  const { execFileSync: run } = await import('node:child_process');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const keys = xbot.queueKeys('sync_to_supabase');
+  const push = async (prefix) => {
+    for (let i = 0; i < 30; i++) {
+      const item = { id: `${prefix}-${i}`, type: 'tweet_upsert', priority: 50, createdAt: new Date().toISOString(), retryCount: 0,
+        data: { table: 'tweets', op: 'upsert', row: { id: `${prefix}${i}`, text: `tweet ${i} ✓`, likes: i } } };
+      // The second push of an id is a no-op ({0, 'exists'}), as a retried bot call would be.
+      for (const _ of [1, 2]) await redis.queue_push(...keys, item.id, JSON.stringify(item), 50, 10_000, 0);
+    }
+  };
+  const worker = (env) => JSON.parse(run(bin, ['--json', '--redis-url', server.url, 'worker', '--drain'], {
+    encoding: 'utf8', env: { ...process.env, PORT: '0', REDIS_PREFIX: 'app:', APP_ENV: 'development', ...env },
+  }));
+
+  const dir = mkdtempSync(join(tmpdir(), 'xbot-interop-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const sqlite = join(dir, 'sink.sqlite3');
+  await push('s');
+  const env = { XBOT_SQLITE_PATH: sqlite, DATABASE_URL: '' };
+  assert.equal(worker(env).processed.sync_to_supabase, 30);
+  const rows = JSON.parse(run(bin, ['--json', 'synced', 'tweets', '--limit', '100'], { encoding: 'utf8', env: { ...process.env, ...env } }));
+  assert.equal(rows.length, 30);
+  assert.deepEqual(rows.find((r) => r.id === 's7').row, { id: 's7', text: 'tweet 7 ✓', likes: 7 });
+
+  const admin = process.env.XBOT_TEST_PG ?? 'postgres://root@127.0.0.1:5432/postgres';
+  const db = `xbot_interop_${process.pid}`;
+  const dbUrl = admin.replace(/\/[^/]*$/, `/${db}`);
+  const psql = (url, sql) => run('psql', [url, '-qAtc', sql], { encoding: 'utf8' }).trim();
+  psql(admin, `CREATE DATABASE ${db}`);
+  t.after(() => psql(admin, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`));
+  psql(dbUrl, 'CREATE TABLE tweets (id text PRIMARY KEY, text text NOT NULL, likes integer DEFAULT 0)');
+  await push('p');
+  assert.equal(worker({ DATABASE_URL: dbUrl }).processed.sync_to_supabase, 30);
+  assert.equal(psql(dbUrl, 'SELECT COUNT(*) || \':\' || SUM(likes) FROM tweets'), `30:${(29 * 30) / 2}`);
+  assert.equal(psql(dbUrl, "SELECT text FROM tweets WHERE id = 'p7'"), 'tweet 7 ✓');
+  assert.equal(psql(dbUrl, 'SELECT COUNT(*) FROM xbot_applied'), '30');
+});
