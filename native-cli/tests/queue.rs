@@ -360,3 +360,52 @@ async fn scripts_reload_after_a_flush_and_work_resumes_after_a_restart() {
     assert_eq!(q.stats().await.unwrap().ready, 1);
     drop(restarted);
 }
+
+#[tokio::test]
+async fn ack_and_reserve_is_one_round_trip_and_refuses_a_lost_lease_without_writing() {
+    let server = RedisServer::start();
+    let redis = connect(&server).await;
+    let q = Queue::new(&redis, QueueName::SyncToSupabase);
+    for id in ["a", "b", "c"] {
+        q.push("row", json!({}), p(50), Some(id), None)
+            .await
+            .unwrap();
+    }
+    let a = q.reserve(60_000).await.unwrap().unwrap();
+    let b = q
+        .ack_and_reserve("a", &a.token, 60_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((a.item.id.as_str(), b.item.id.as_str()), ("a", "b"));
+    // A wrong token or an acked id: refused, and nothing else moved.
+    assert!(matches!(
+        q.ack_and_reserve("b", "stolen", 60_000).await,
+        Err(OpError::NotOwner { .. })
+    ));
+    assert!(matches!(
+        q.ack_and_reserve("a", &a.token, 60_000).await,
+        Err(OpError::NotInFlight { .. })
+    ));
+    let s = q.stats().await.unwrap();
+    assert_eq!((s.ready, s.in_flight), (1, 1), "{s:?}");
+    let c = q
+        .ack_and_reserve("b", &b.token, 60_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.item.id, "c");
+    // The last ack finds nothing more to reserve.
+    assert!(q
+        .ack_and_reserve("c", &c.token, 60_000)
+        .await
+        .unwrap()
+        .is_none());
+    let s = q.stats().await.unwrap();
+    assert_eq!((s.ready, s.in_flight, s.dead), (0, 0, 0));
+    let meta: usize = redis::cmd("HLEN")
+        .arg(&queue_keys(QueueName::SyncToSupabase, &KeyContext::default())[2])
+        .query(&mut server.conn())
+        .unwrap();
+    assert_eq!(meta, 0, "acks clear the items' meta fields");
+}

@@ -74,6 +74,14 @@ pub struct Stats {
     pub oldest_age_ms: Option<u64>,
 }
 
+/// What one `queue_reserve` call gave.
+enum Parsed {
+    Item(Reserved),
+    Empty,
+    /// An invalid item was dead-lettered; try again.
+    Buried,
+}
+
 fn int(v: &Value) -> Option<i64> {
     match v {
         Value::Int(n) => Some(*n),
@@ -200,50 +208,87 @@ impl<'a> Queue<'a> {
     /// empty. An item that fails validation is dead-lettered with the reason
     /// and the next one is tried.
     pub async fn reserve(&self, lease_ms: u64) -> OpResult<Option<Reserved>> {
+        self.reserve_inner(lease_ms, None).await
+    }
+
+    /// Acks `id` (leased under `token`) and reserves the next item, in one
+    /// round trip. A refused ack (lease lost) is `NotInFlight`/`NotOwner`, and
+    /// then nothing was reserved either.
+    pub async fn ack_and_reserve(
+        &self,
+        id: &str,
+        token: &str,
+        lease_ms: u64,
+    ) -> OpResult<Option<Reserved>> {
+        self.reserve_inner(lease_ms, Some((id, token))).await
+    }
+
+    async fn reserve_inner(
+        &self,
+        lease_ms: u64,
+        mut ack: Option<(&str, &str)>,
+    ) -> OpResult<Option<Reserved>> {
         for _ in 0..16 {
             let token = random_hex();
-            let args = [
+            let mut args = vec![
                 lease_ms.to_string(),
                 token.clone(),
                 PROMOTE_PER_CALL.to_string(),
             ];
-            let reply: Option<Vec<Value>> = self.run("queue_reserve", &args).await?;
-            let Some(reply) = reply else { return Ok(None) };
-            let (Some(id), Some(body), Some(deadline), Some(attempts)) = (
-                reply.first().and_then(text),
-                reply.get(1).and_then(text),
-                reply.get(3).and_then(int),
-                reply.get(4).and_then(int),
-            ) else {
-                return Err(OpError::Protocol {
-                    script: "queue_reserve",
-                    detail: format!("{reply:?}"),
-                });
-            };
-            match QueueItem::from_json(&body) {
-                Ok(mut item) if item.id == id => {
-                    item.retry_count = attempts as u32;
-                    return Ok(Some(Reserved {
-                        item,
-                        token,
-                        lease_deadline_ms: deadline as u64,
-                    }));
+            let acking = ack.take();
+            if let Some((id, ack_token)) = acking {
+                args.extend([id.to_string(), ack_token.to_string()]);
+            }
+            let reply = self.run("queue_reserve", &args).await;
+            if let (Some((id, _)), Err(OpError::Redis { source, .. })) = (acking, &reply) {
+                // The script refuses a lost lease before writing anything.
+                let msg = source.to_string();
+                if msg.contains("ack refused: not in flight") {
+                    return Err(self.owner_error(id, 0));
                 }
-                Ok(_) => {
-                    self.bury(
-                        &id,
-                        &token,
-                        "stored item's id differs from its queue member",
-                    )
-                    .await?
+                if msg.contains("ack refused: owned by another token") {
+                    return Err(self.owner_error(id, -1));
                 }
-                Err(e) => {
-                    self.bury(&id, &token, &format!("invalid item: {e}"))
-                        .await?
-                }
+            }
+            match self.parse_reserved(reply?, token).await? {
+                Parsed::Item(r) => return Ok(Some(r)),
+                Parsed::Empty => return Ok(None),
+                Parsed::Buried => continue,
             }
         }
         Ok(None)
+    }
+
+    /// Reads a `queue_reserve` reply; an invalid item is dead-lettered.
+    async fn parse_reserved(&self, reply: Option<Vec<Value>>, token: String) -> OpResult<Parsed> {
+        let Some(reply) = reply else {
+            return Ok(Parsed::Empty);
+        };
+        let (Some(id), Some(body), Some(deadline), Some(attempts)) = (
+            reply.first().and_then(text),
+            reply.get(1).and_then(text),
+            reply.get(3).and_then(int),
+            reply.get(4).and_then(int),
+        ) else {
+            return Err(OpError::Protocol {
+                script: "queue_reserve",
+                detail: format!("{reply:?}"),
+            });
+        };
+        let reason = match QueueItem::from_json(&body) {
+            Ok(mut item) if item.id == id => {
+                item.retry_count = attempts as u32;
+                return Ok(Parsed::Item(Reserved {
+                    item,
+                    token,
+                    lease_deadline_ms: deadline as u64,
+                }));
+            }
+            Ok(_) => "stored item's id differs from its queue member".to_string(),
+            Err(e) => format!("invalid item: {e}"),
+        };
+        self.bury(&id, &token, &reason).await?;
+        Ok(Parsed::Buried)
     }
 
     /// Records that an in-flight item's side effects are done, so a redelivery

@@ -115,11 +115,19 @@ async fn consume(shared: Arc<Shared>, queue: QueueName) {
     let q = Queue::new(&shared.redis, queue);
     let mut shutdown = shared.shutdown.clone();
     let mut idle = Duration::from_millis(10);
+    // An item reserved by the previous ack (one round trip per busy item).
+    let mut next: Option<Reserved> = None;
     while !shared.stopping() {
-        match q.reserve(shared.cfg.lease_ms).await {
+        let reserved = match next.take() {
+            Some(r) => Ok(Some(r)),
+            None => q.reserve(shared.cfg.lease_ms).await,
+        };
+        match reserved {
             Ok(Some(r)) => {
                 idle = Duration::from_millis(10);
-                handle(&shared, &q, r).await;
+                if let Some(done) = handle(&shared, &q, r).await {
+                    next = complete(&shared, &q, done).await;
+                }
             }
             Ok(None) => {
                 if shared.drain && drained(&shared).await {
@@ -135,6 +143,49 @@ async fn consume(shared: Arc<Shared>, queue: QueueName) {
             }
         }
     }
+    // Shutdown came between an ack and the work on the item it reserved.
+    if let Some(r) = next {
+        if let Err(e) = q.release(&r.item.id, &r.token).await {
+            warn!(queue = queue.as_str(), id = %r.item.id, error = %e, "could not hand back; its lease will expire");
+        }
+    }
+}
+
+/// A processed item, waiting for its ack.
+struct Processed {
+    id: String,
+    token: String,
+    created_at: String,
+}
+
+/// Acks a processed item and, unless shutting down, reserves the next one in
+/// the same round trip.
+async fn complete(shared: &Shared, q: &Queue<'_>, done: Processed) -> Option<Reserved> {
+    let name = q.name.as_str();
+    let result = if shared.stopping() {
+        q.ack(&done.id, &done.token).await.map(|()| None)
+    } else {
+        q.ack_and_reserve(&done.id, &done.token, shared.cfg.lease_ms)
+            .await
+    };
+    match result {
+        Ok(next) => {
+            shared.metrics.count(name, "processed");
+            if let Ok(created) = xbot_core::time::parse_iso(&done.created_at) {
+                shared
+                    .metrics
+                    .observe_latency(name, (now_ms() as i64 - created).max(0) as f64 / 1000.0);
+            }
+            next
+        }
+        Err(e) => {
+            if !matches!(e, OpError::NotInFlight { .. } | OpError::NotOwner { .. }) {
+                shared.metrics.error(q.name.family());
+            }
+            warn!(queue = name, id = %done.id, error = %e, "processed but the ack was refused or failed; a redelivery is skipped by the ledger");
+            None
+        }
+    }
 }
 
 /// True when no consumed queue has anything ready, delayed or in flight.
@@ -148,8 +199,9 @@ async fn drained(shared: &Shared) -> bool {
     true
 }
 
-/// Processes one reserved item; the lease is extended every third of its length.
-async fn handle(shared: &Shared, q: &Queue<'_>, r: Reserved) {
+/// Processes one reserved item; the lease is extended every third of its
+/// length. A processed item is returned for its ack; failures are recorded here.
+async fn handle(shared: &Shared, q: &Queue<'_>, r: Reserved) -> Option<Processed> {
     let name = q.name.as_str();
     let (id, token) = (r.item.id.clone(), r.token.clone());
     let work = process(shared, q.name, &r);
@@ -185,20 +237,13 @@ async fn handle(shared: &Shared, q: &Queue<'_>, r: Reserved) {
                 }
             }
         }
-        Some(Ok(())) => match q.ack(&id, &token).await {
-            Ok(()) => {
-                shared.metrics.count(name, "processed");
-                if let Ok(created) = xbot_core::time::parse_iso(&r.item.created_at) {
-                    shared
-                        .metrics
-                        .observe_latency(name, (now_ms() as i64 - created).max(0) as f64 / 1000.0);
-                }
-            }
-            Err(e) => {
-                shared.metrics.error(q.name.family());
-                warn!(queue = name, id = %id, error = %e, "processed but the ack was refused (lease lost); it will be redelivered and skipped by the ledger")
-            }
-        },
+        Some(Ok(())) => {
+            return Some(Processed {
+                id,
+                token,
+                created_at: r.item.created_at.clone(),
+            })
+        }
         Some(Err(SinkError::Transient(msg))) => match q.fail(&id, &token, &msg).await {
             Ok(f) => {
                 shared.metrics.count(
@@ -227,6 +272,7 @@ async fn handle(shared: &Shared, q: &Queue<'_>, r: Reserved) {
             }
         },
     }
+    None
 }
 
 async fn process(shared: &Shared, queue: QueueName, r: &Reserved) -> Result<(), SinkError> {
