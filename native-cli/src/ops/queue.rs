@@ -74,7 +74,8 @@ pub struct Stats {
     pub oldest_age_ms: Option<u64>,
 }
 
-/// What one `queue_reserve` call gave.
+/// What one `queue_reserve` call gave (short-lived, so its size does not matter).
+#[allow(clippy::large_enum_variant)]
 enum Parsed {
     Item(Reserved),
     Empty,
