@@ -144,6 +144,13 @@ export declare function retryDelayMs(queue: string, attempt: number, itemId?: st
 export declare function sampleBeta(alpha: number, beta: number, seed: number, count?: number | undefined | null): Array<number>
 
 /**
+ * Fills `out` with seeded Beta(alpha, beta) draws: the same numbers as
+ * `sampleBeta(alpha, beta, seed, out.length)`, without building an array
+ * (the fast path for large batches).
+ */
+export declare function sampleBetaInto(alpha: number, beta: number, seed: number, out: Float64Array): void
+
+/**
  * The Lua scripts of the Redis protocol, ready for ioredis
  * `redis.defineCommand(s.name, { numberOfKeys: s.numberOfKeys, lua: s.source })`.
  */

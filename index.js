@@ -848,5 +848,6 @@ module.exports.queueKeys = nativeBinding.queueKeys
 module.exports.queueScore = nativeBinding.queueScore
 module.exports.retryDelayMs = nativeBinding.retryDelayMs
 module.exports.sampleBeta = nativeBinding.sampleBeta
+module.exports.sampleBetaInto = nativeBinding.sampleBetaInto
 module.exports.scripts = nativeBinding.scripts
 module.exports.thompsonSelect = nativeBinding.thompsonSelect

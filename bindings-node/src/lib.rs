@@ -6,7 +6,7 @@
 mod text;
 mod types;
 
-use napi::bindgen_prelude::{Either, Null};
+use napi::bindgen_prelude::{Either, Float64ArraySlice, Null};
 use napi::Result;
 use napi_derive::napi;
 use std::collections::HashMap;
@@ -114,6 +114,22 @@ pub fn sample_beta(
     count: Option<f64>,
 ) -> Result<Vec<f64>, &'static str> {
     api::sample_beta(alpha, beta, seed, count).map_err(err)
+}
+
+/// Fills `out` with seeded Beta(alpha, beta) draws: the same numbers as
+/// `sampleBeta(alpha, beta, seed, out.length)`, without building an array
+/// (the fast path for large batches).
+#[napi]
+pub fn sample_beta_into(
+    alpha: f64,
+    beta: f64,
+    seed: f64,
+    mut out: Float64ArraySlice,
+) -> Result<(), &'static str> {
+    // SAFETY: the call runs synchronously on the JS thread, so no JS code can
+    // touch the buffer while it is filled.
+    let out = unsafe { out.as_mut() };
+    api::sample_beta_into(alpha, beta, seed, out).map_err(err)
 }
 
 /// One Thompson-sampling choice: one draw per arm (input order, one seeded

@@ -180,6 +180,13 @@ pub fn sample_beta(
     api::sample_beta(alpha, beta, seed, count).map_err(err)
 }
 
+/// Fills `out` with seeded Beta(alpha, beta) draws: the same numbers as
+/// `sampleBeta(alpha, beta, seed, out.length)`, without building an array.
+#[wasm_bindgen(js_name = sampleBetaInto)]
+pub fn sample_beta_into(alpha: f64, beta: f64, seed: f64, out: &mut [f64]) -> Result<(), JsValue> {
+    api::sample_beta_into(alpha, beta, seed, out).map_err(err)
+}
+
 /// One Thompson-sampling choice.
 #[wasm_bindgen(js_name = thompsonSelect, unchecked_return_type = "Selection")]
 pub fn thompson_select(

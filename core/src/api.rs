@@ -112,6 +112,11 @@ pub fn sample_beta(alpha: f64, beta: f64, seed: f64, count: Option<f64>) -> Resu
     bandit::sample_beta(alpha, beta, bandit::seed_from_f64(seed)?, n)
 }
 
+/// Fills `out` with the draws `sample_beta(alpha, beta, seed, out.len())` gives.
+pub fn sample_beta_into(alpha: f64, beta: f64, seed: f64, out: &mut [f64]) -> Result<()> {
+    bandit::fill_beta(alpha, beta, bandit::seed_from_f64(seed)?, out)
+}
+
 pub fn thompson_select(arms: &[bandit::Arm], seed: f64) -> Result<bandit::Selection> {
     bandit::thompson_select(arms, bandit::seed_from_f64(seed)?)
 }

@@ -113,6 +113,9 @@ export function run(api, v) {
     for (const c of v.bandit.beta) {
       const got = api.sampleBeta(c.alpha, c.beta, c.seed, c.count);
       check(same(Array.from(got), c.samples), () => `sampleBeta(${c.alpha}, ${c.beta}, ${c.seed}) = ${show(Array.from(got))}, want ${show(c.samples)}`);
+      const into = new Float64Array(c.samples.length);
+      api.sampleBetaInto(c.alpha, c.beta, c.seed, into);
+      check(same(Array.from(into), c.samples), () => `sampleBetaInto(${c.alpha}, ${c.beta}, ${c.seed}) = ${show(Array.from(into))}, want ${show(c.samples)}`);
     }
     for (const c of v.bandit.thompson) {
       const got = api.thompsonSelect(c.arms, c.seed);
@@ -120,6 +123,7 @@ export function run(api, v) {
     }
     throws(() => api.sampleBeta(0, 1, 1), 'INVALID_BETA_PARAM', () => 'sampleBeta(0, 1)');
     throws(() => api.sampleBeta(1, 1, -1), 'INVALID_SEED', () => 'sampleBeta(seed -1)');
+    throws(() => api.sampleBetaInto(1, 0, 1, new Float64Array(3)), 'INVALID_BETA_PARAM', () => 'sampleBetaInto(1, 0)');
     throws(() => api.thompsonSelect([], 1), 'NO_ARMS', () => 'thompsonSelect([])');
     throws(() => api.thompsonSelect([{ id: 'a', alpha: 1, beta: 1 }, { id: 'a', alpha: 1, beta: 1 }], 1), 'DUPLICATE_ARM', () => 'duplicate arms');
   }));

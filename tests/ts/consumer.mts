@@ -3,7 +3,7 @@
 import * as napi from 'xbot-redis';
 import {
   buildKey, catalog, classifyKey, contentHash, contentHashBatch, decodeQueueScore, key, logisticScore,
-  normalizeContent, queueKeys, queueScore, retryDelayMs, sampleBeta, scripts, thompsonSelect,
+  normalizeContent, queueKeys, queueScore, retryDelayMs, sampleBeta, sampleBetaInto, scripts, thompsonSelect,
   type BuiltKey, type CatalogEntry, type ClassifiedKey, type DecodedScore, type LuaScript, type Selection,
 } from 'xbot-redis';
 import * as web from '../../bindings-wasm/pkg/index.js';
@@ -23,6 +23,9 @@ const score: number = queueScore(50, Date.now(), 3);
 const decoded: DecodedScore = decodeQueueScore(score);
 const delay: number | null = retryDelayMs('sync_to_supabase', 1, 'item-1');
 const draws: number[] = sampleBeta(2, 5, 42, 10);
+const buffer = new Float64Array(1024);
+sampleBetaInto(2, 5, 42, buffer);
+web.sampleBetaInto(2, 5, 42, buffer);
 const sel: Selection = thompsonSelect([{ id: 'ai', alpha: 3, beta: 1 }], 7);
 const qk: string[] = queueKeys('sync_to_supabase', { prefix: 'prod:' });
 const lua: LuaScript[] = scripts();

@@ -136,8 +136,26 @@ pub fn sample_beta(alpha: f64, beta: f64, seed: u64, count: u64) -> Result<Vec<f
             max: super::MAX_COUNT,
         });
     }
+    let mut out = vec![0.0; count as usize];
+    fill_beta(alpha, beta, seed, &mut out)?;
+    Ok(out)
+}
+
+/// Fills `out` with seeded Beta(α, β) draws: the same draws as
+/// [`sample_beta`] with `count = out.len()`, without allocating.
+pub fn fill_beta(alpha: f64, beta: f64, seed: u64, out: &mut [f64]) -> Result<()> {
+    check_params(alpha, beta)?;
+    if out.len() as u64 > super::MAX_COUNT {
+        return Err(Error::InvalidCount {
+            value: out.len().to_string(),
+            max: super::MAX_COUNT,
+        });
+    }
     let mut s = BetaSampler::new(seed);
-    Ok((0..count).map(|_| s.sample(alpha, beta)).collect())
+    for x in out {
+        *x = s.sample(alpha, beta);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

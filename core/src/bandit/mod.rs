@@ -7,7 +7,7 @@
 
 mod beta;
 
-pub use beta::{sample_beta, BetaSampler};
+pub use beta::{fill_beta, sample_beta, BetaSampler};
 
 use crate::error::{num, Error, Result};
 use serde::{Deserialize, Serialize};
