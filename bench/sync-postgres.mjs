@@ -3,7 +3,7 @@
 // --drain` writes them into a private database; items/s = N / wall time of
 // the worker run (start-up included). Each configuration runs `runs` times on
 // a fresh queue and an empty table; the median is reported.
-//   node bench/sync-postgres.mjs [N=10000] [runs=3]
+//   node bench/sync-postgres.mjs [N=10000] [runs=3] [--json]
 // Needs: the release runner (cargo build --release -p xbot-redis), the napi
 // package (npm run build:node), redis-server, PostgreSQL at XBOT_TEST_PG
 // (default postgres://root@127.0.0.1:5432/postgres). Loopback only.
@@ -16,8 +16,9 @@ import Redis from 'ioredis';
 import { root } from '../tests/node/backends.mjs';
 import { startRedis } from '../tests/node/redis-server.mjs';
 
-const N = Number(process.argv[2] ?? 10_000);
-const RUNS = Number(process.argv[3] ?? 3);
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const N = Number(args[0] ?? 10_000);
+const RUNS = Number(args[1] ?? 3);
 const bin = process.env.XBOT_BIN ?? join(root, 'target/release/xbot-redis');
 if (!existsSync(bin)) throw new Error(`build the runner first (cargo build --release -p xbot-redis): ${bin}`);
 const admin = process.env.XBOT_TEST_PG ?? 'postgres://root@127.0.0.1:5432/postgres';
@@ -117,6 +118,10 @@ try {
   server.stop();
   proxy.close();
   psql(admin, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+}
+if (process.argv.includes('--json')) {
+  console.log(JSON.stringify(rows.map(({ url, ...r }) => r)));
+  process.exit(0);
 }
 console.log(`| database | items | concurrency | XBOT_PG_BATCH | items/s (median of ${RUNS}) | batched ÷ unbatched |\n|---|---|---|---|---|---|`);
 for (const r of rows) {
