@@ -82,7 +82,15 @@ const result = { n: N, runs: RUNS, concurrency: {} };
 try {
   for (const c of [1, 16]) {
     await admin.flushdb();
+    await admin.config('RESETSTAT');
     const o = ours(c);
+    // Server-side cost of our script calls (push and reserve/ack), from INFO commandstats.
+    const stats = await admin.info('commandstats');
+    const evalsha = stats.match(/cmdstat_evalsha:calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/);
+    const nested = [...stats.matchAll(/cmdstat_(\w+):calls=(\d+)/g)]
+      .filter(([, name]) => !['evalsha', 'flushdb', 'config', 'info', 'script'].includes(name))
+      .reduce((sum, [, , calls]) => sum + Number(calls), 0);
+    o.server = { evalshaCalls: Number(evalsha[1]), usecPerCall: Number(evalsha[3]), commandsPerCall: nested / Number(evalsha[1]) };
     const b = await bullmq(c);
     const ceiling = evalshaCeiling(c);
     result.concurrency[c] = { ours: o, bullmq: b, evalshaCeiling: ceiling };

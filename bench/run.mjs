@@ -196,11 +196,18 @@ have a lower priority and stay queued):
 ${table(['already queued', 'push/s', 'process/s', 'e2e/s'],
   Object.entries(queue.prefill).map(([k, r]) => [k, f(r.push), f(r.process), f(r.e2e)]))}
 
-One item costs one script call (plus its push), so the EVALSHA ceiling of a
-trivial script bounds the process rate; our scripts do the real work (server
-TIME, promotion of due items, the lease, the owner token, ~10 commands), so
-each call costs a few times a \`return 1\` on the server, and the client and
-redis-server share this machine's ${os.cpus().length} cores.
+What bounds it (profile, \`INFO commandstats\` over our concurrency-16 runs):
+one item costs one script call to process plus one to push, and the server
+spends ${f(c16.ours.server.usecPerCall, 1)} µs per call on average running
+${f(c16.ours.server.commandsPerCall, 1)} Redis commands inside it (server TIME,
+promotion of due items, the lease, the owner token, the ack's cleanup), against
+a few µs for \`return 1\`. redis-server executes scripts on one thread, so at
+concurrency 16 it is saturated: our items/s is bounded by 1 s ÷ the script
+cost, not by the client (\`perf\` on the client shows malloc/memmove and
+the RESP parser on top, no hot spot of ours). Reaching 50% of the trivial
+ceiling would need scripts about as cheap as \`return 1\`, i.e. a different
+protocol (e.g. no per-item owner token or server-side promotion). BullMQ's
+scripts do more work per job, which is where the ~2× comes from.
 
 ## Sync throughput into PostgreSQL (group commit)
 
