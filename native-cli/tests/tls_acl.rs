@@ -4,9 +4,12 @@
 //! password, an untrusted certificate and plain TCP are refused with clear
 //! errors, and the password is never printed.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use support::free_port;
 
 const PASSWORD: &str = "s3cret-Pa55word";
 
@@ -79,14 +82,6 @@ fn certificates() -> PathBuf {
         "server.crt",
     ]);
     dir
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// redis-server with TLS only (no plain port), `default` user off, `xbot` on.
@@ -176,6 +171,23 @@ fn cli(url: &str, ca: Option<&Path>, args: &[&str]) -> Output {
     cmd.output().unwrap()
 }
 
+/// `xbot-redis queue push sync_to_supabase` of one sync item (JSON).
+fn push(url: &str, ca: &Path, data: &str) -> Output {
+    cli(
+        url,
+        Some(ca),
+        &[
+            "queue",
+            "push",
+            "sync_to_supabase",
+            "--type",
+            "tweet_upsert",
+            "--data",
+            data,
+        ],
+    )
+}
+
 fn text(out: &Output) -> String {
     format!(
         "{}{}",
@@ -201,18 +213,10 @@ fn rediss_with_an_acl_user_works_and_never_prints_the_password() {
     assert!(!all.contains(PASSWORD), "password printed: {all}");
 
     // The queue protocol over TLS, as the ACL user.
-    let push = cli(
+    let push = push(
         &url,
-        Some(&server.ca()),
-        &[
-            "queue",
-            "push",
-            "sync_to_supabase",
-            "--type",
-            "tweet_upsert",
-            "--data",
-            r#"{"table":"tweets","op":"upsert","row":{"id":"1"}}"#,
-        ],
+        &server.ca(),
+        r#"{"table":"tweets","op":"upsert","row":{"id":"1"}}"#,
     );
     assert!(push.status.success(), "{}", text(&push));
     let stats = cli(
@@ -277,19 +281,7 @@ fn the_worker_syncs_over_tls() {
         let row = format!(
             r#"{{"table":"tweets","op":"upsert","row":{{"id":"t{i}","content":"tls {i}"}}}}"#
         );
-        let out = cli(
-            &url,
-            Some(&server.ca()),
-            &[
-                "queue",
-                "push",
-                "sync_to_supabase",
-                "--type",
-                "tweet_upsert",
-                "--data",
-                &row,
-            ],
-        );
+        let out = push(&url, &server.ca(), &row);
         assert!(out.status.success(), "{}", text(&out));
     }
     let sqlite = std::env::temp_dir().join(format!("xbot-tls-sink-{}.sqlite3", std::process::id()));

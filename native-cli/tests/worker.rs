@@ -7,20 +7,12 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::RedisServer;
+use support::{free_port, RedisServer};
 use xbot_core::keys::KeyContext;
 use xbot_core::queue::{Priority, QueueName};
 use xbot_redis::ops::queue::Queue;
 use xbot_redis::redis::Redis;
 use xbot_redis::worker::sink::{SinkError, SqliteSink, SyncOp};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn worker(url: &str, port: u16, sqlite: &std::path::Path, args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_xbot-redis"))
