@@ -85,7 +85,7 @@ impl BetaSampler {
     fn gamma_draw(&mut self, shape: f64) -> f64 {
         if shape < 1.0 {
             let (d, v) = self.marsaglia_tsang(shape + 1.0);
-            return d * v * libm::pow(self.uniform(), 1.0 / shape);
+            return d * v * libm::exp(libm::log(self.uniform()) / shape);
         }
         let (d, v) = self.marsaglia_tsang(shape);
         d * v
