@@ -409,3 +409,34 @@ async fn ack_and_reserve_is_one_round_trip_and_refuses_a_lost_lease_without_writ
         .unwrap();
     assert_eq!(meta, 0, "acks clear the items' meta fields");
 }
+
+#[tokio::test]
+async fn equal_scores_come_out_by_smallest_id() {
+    // More than 16 pushes in one millisecond share a score; the smallest
+    // (time-ordered) id goes first. Made here by giving items one score.
+    let server = RedisServer::start();
+    let redis = connect(&server).await;
+    let q = Queue::new(&redis, QueueName::SyncToSupabase);
+    let ready = &queue_keys(QueueName::SyncToSupabase, &KeyContext::default())[0];
+    let ids = ["m-03", "m-01", "m-04", "m-02"];
+    for id in ids {
+        q.push("row", json!({}), p(50), Some(id), None)
+            .await
+            .unwrap();
+        let _: () = redis::cmd("ZADD")
+            .arg(ready)
+            .arg("XX")
+            .arg(60u64 << 46) // priority 60, one timestamp
+            .arg(id)
+            .query(&mut server.conn())
+            .unwrap();
+    }
+    q.push("row", json!({}), p(0), Some("z-low"), None)
+        .await
+        .unwrap();
+    let mut order = Vec::new();
+    while let Some(r) = q.reserve(60_000).await.unwrap() {
+        order.push(r.item.id.clone());
+    }
+    assert_eq!(order, ["m-01", "m-02", "m-03", "m-04", "z-low"]);
+}

@@ -10,8 +10,11 @@ local id, token = ARGV[1], ARGV[2]
 if id == nil or id == '' or token == nil or token == '' then
   return redis.error_reply('ERR queue_ack: id and token are required')
 end
-if redis.call('ZSCORE', KEYS[4], id) == false then return 0 end
-if redis.call('HGET', KEYS[3], id .. ':t') ~= token then return -1 end
+-- The token field exists exactly while the item is in flight (reserve sets
+-- it; ack, fail, reap and release delete it), so one read tells both cases.
+local owner = redis.call('HGET', KEYS[3], id .. ':t')
+if owner == false then return 0 end
+if owner ~= token then return -1 end
 redis.call('ZREM', KEYS[4], id)
 redis.call('HDEL', KEYS[2], id)
 redis.call('HDEL', KEYS[3], id .. ':p', id .. ':r', id .. ':e', id .. ':t', id .. ':a', id .. ':s')

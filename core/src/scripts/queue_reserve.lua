@@ -23,10 +23,12 @@ if max_promote == nil or max_promote < 0 then return redis.error_reply('ERR queu
 local ack_id, ack_token = ARGV[4], ARGV[5]
 if ack_id ~= nil and ack_id ~= '' then
   if ack_token == nil or ack_token == '' then return redis.error_reply('ERR queue_reserve: ack needs a token') end
-  if redis.call('ZSCORE', KEYS[4], ack_id) == false then
+  -- As queue_ack: the token field exists exactly while the item is in flight.
+  local owner = redis.call('HGET', KEYS[3], ack_id .. ':t')
+  if owner == false then
     return redis.error_reply('ERR queue_reserve: ack refused: not in flight')
   end
-  if redis.call('HGET', KEYS[3], ack_id .. ':t') ~= ack_token then
+  if owner ~= ack_token then
     return redis.error_reply('ERR queue_reserve: ack refused: owned by another token')
   end
   redis.call('ZREM', KEYS[4], ack_id)
@@ -47,9 +49,14 @@ for _, id in ipairs(due) do
 end
 
 for _ = 1, 16 do
-  local top = redis.call('ZRANGE', KEYS[1], '+inf', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, 1, 'WITHSCORES')
+  -- The best two: when their scores differ the first is the one; on a tie
+  -- (more than 16 pushes in one millisecond) take the smallest id of that score.
+  local top = redis.call('ZRANGE', KEYS[1], '+inf', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, 2, 'WITHSCORES')
   if #top == 0 then return nil end
-  local id = redis.call('ZRANGEBYSCORE', KEYS[1], top[2], top[2], 'LIMIT', 0, 1)[1]
+  local id = top[1]
+  if top[4] == top[2] then
+    id = redis.call('ZRANGEBYSCORE', KEYS[1], top[2], top[2], 'LIMIT', 0, 1)[1]
+  end
   redis.call('ZREM', KEYS[1], id)
   local body = redis.call('HGET', KEYS[2], id)
   if body then
