@@ -209,18 +209,27 @@ fn match_family(f: &Family, tokens: &[Token], mut rest: &str) -> Option<Params> 
     rest.is_empty().then_some(params)
 }
 
+/// True when `key` (with `prefix`) belongs to a cache family
+/// (see [`Family::is_cache`](super::Family::is_cache)). Called for every
+/// command when a cache Redis is configured, so keys whose text cannot start a
+/// cache pattern (queues, locks, ...) are turned away before classification.
+pub fn is_cache_key(key: &str, prefix: &Prefix) -> bool {
+    let Some(rest) = key.strip_prefix(prefix.as_str()) else {
+        return false;
+    };
+    let literal_head = |f: &Family| f.pattern.split('{').next().unwrap_or("");
+    FAMILIES
+        .iter()
+        .any(|f| f.is_cache() && rest.starts_with(literal_head(f)))
+        && classify_key(key, Some(prefix))
+            .and_then(|c| FAMILIES.iter().find(|f| f.name == c.family))
+            .is_some_and(Family::is_cache)
+}
+
 /// The family and parameters of `key`, or `None` when it is not a catalog key.
 ///
 /// With `prefix`, the key must start with it; without, the prefix is the key's
 /// first segment (`prod:` in `prod:cache:tweet:42`).
-/// True when `key` (with `prefix`) belongs to a cache family
-/// (see [`Family::is_cache`](super::Family::is_cache)).
-pub fn is_cache_key(key: &str, prefix: &Prefix) -> bool {
-    classify_key(key, Some(prefix))
-        .and_then(|c| FAMILIES.iter().find(|f| f.name == c.family))
-        .is_some_and(|f| f.is_cache())
-}
-
 pub fn classify_key(key: &str, prefix: Option<&Prefix>) -> Option<Classified> {
     let (prefix, rest) = match prefix {
         Some(p) => (p.as_str(), key.strip_prefix(p.as_str())?),
@@ -294,6 +303,21 @@ mod tests {
             .iter()
             .map(|p| (p.name.to_string(), p.example.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn cache_keys_are_exactly_the_cache_families() {
+        let c = ctx("prod:");
+        for f in FAMILIES {
+            let key = build_key(f.name, &example_params(f), &c).unwrap().key;
+            assert_eq!(is_cache_key(&key, &c.prefix), f.is_cache(), "{key}");
+            assert!(
+                !is_cache_key(&key, &ctx("stg:").prefix),
+                "{key} under another prefix"
+            );
+        }
+        // A cache-looking head is not enough: the key must be a catalog key.
+        assert!(!is_cache_key("prod:cache:unknown", &c.prefix));
     }
 
     #[test]
