@@ -4,8 +4,8 @@
 
 mod support;
 
-use std::process::Command;
 use support::pg::TestDb;
+use support::tls;
 use xbot_redis::worker::postgres::PgSink;
 
 #[tokio::test]
@@ -24,32 +24,8 @@ async fn require_encrypts_and_a_root_ca_is_enforced() {
     assert!(PgSink::connect(&with_mode("disable"), &allow).await.is_ok());
 
     // With PGSSLROOTCERT naming a CA that did not sign the server's certificate, the connection is refused.
-    let dir = std::env::temp_dir().join(format!("xbot-ca-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (key, cert) = (dir.join("ca.key"), dir.join("ca.pem"));
-    let ok = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=not-the-server-ca",
-        ])
-        .args([
-            "-keyout",
-            key.to_str().unwrap(),
-            "-out",
-            cert.to_str().unwrap(),
-        ])
-        .output()
-        .expect("openssl")
-        .status
-        .success();
-    assert!(ok);
+    let dir = tls::cert_dir("pg-ca");
+    let cert = tls::certificate_authority(&dir, "not-the-server-ca");
     std::env::set_var("PGSSLROOTCERT", &cert);
     let refused = PgSink::connect(&with_mode("require"), &allow).await;
     std::env::remove_var("PGSSLROOTCERT");

@@ -5,7 +5,6 @@ use super::random_hex;
 use crate::error::{OpError, OpResult};
 use crate::redis::Redis;
 use serde::Serialize;
-use std::time::Instant;
 use xbot_core::keys::{build_key, Params};
 
 #[derive(Debug, Serialize)]
@@ -39,15 +38,13 @@ pub struct CacheHealth {
 }
 
 async fn cache_health(mut conn: crate::redis::Conn) -> CacheHealth {
-    let started = Instant::now();
-    let pong: Result<String, _> = redis::cmd("PING").query_async(&mut conn).await;
-    let ping_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let pong = conn.ping_ms().await;
     let info: Result<String, _> = redis::cmd("INFO")
         .arg("memory")
         .query_async(&mut conn)
         .await;
     match (pong, info) {
-        (Ok(_), Ok(info)) => CacheHealth {
+        (Ok(ping_ms), Ok(info)) => CacheHealth {
             ok: true,
             ping_ms: Some(ping_ms),
             maxmemory_policy: policy_of(&info),
@@ -81,12 +78,7 @@ pub async fn check(redis: &Redis, instance: &str, max_memory: Option<u64>) -> Op
         let what = what.to_string();
         move |source| OpError::Redis { what, source }
     };
-    let started = Instant::now();
-    let _: String = redis::cmd("PING")
-        .query_async(&mut conn)
-        .await
-        .map_err(err("PING"))?;
-    let ping_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let ping_ms = conn.ping_ms().await.map_err(err("PING"))?;
 
     let params: Params = [("instance".to_string(), instance.to_string())].into();
     let probe = build_key("health.instance", &params, &redis.ctx)?;

@@ -48,6 +48,15 @@ impl ConnectionLike for Conn {
     }
 }
 
+impl Conn {
+    /// PING round trip in milliseconds (fractional).
+    pub async fn ping_ms(&mut self) -> Result<f64, redis::RedisError> {
+        let started = std::time::Instant::now();
+        let _: String = redis::cmd("PING").query_async(self).await?;
+        Ok(started.elapsed().as_secs_f64() * 1000.0)
+    }
+}
+
 /// Response timeout for normal commands.
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
 

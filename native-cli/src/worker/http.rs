@@ -11,7 +11,6 @@ use axum::{Json, Router};
 use serde_json::json;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
 use xbot_core::queue::QueueName;
 
 pub struct Http {
@@ -52,10 +51,7 @@ pub async fn serve(shared: Arc<Shared>) -> Result<Http, OpError> {
 
 /// Redis round trip in ms, or the error.
 async fn ping(mut conn: crate::redis::Conn) -> Result<f64, String> {
-    let started = Instant::now();
-    let pong: Result<String, _> = redis::cmd("PING").query_async(&mut conn).await;
-    pong.map(|_| started.elapsed().as_secs_f64() * 1000.0)
-        .map_err(|e| e.to_string())
+    conn.ping_ms().await.map_err(|e| e.to_string())
 }
 
 async fn healthz(State(shared): State<Arc<Shared>>) -> Response {

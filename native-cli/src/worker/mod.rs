@@ -145,8 +145,18 @@ async fn consume(shared: Arc<Shared>, queue: QueueName) {
     }
     // Shutdown came between an ack and the work on the item it reserved.
     if let Some(r) = next {
-        if let Err(e) = q.release(&r.item.id, &r.token).await {
-            warn!(queue = queue.as_str(), id = %r.item.id, error = %e, "could not hand back; its lease will expire");
+        hand_back(&shared, &q, &r.item.id, &r.token).await;
+    }
+}
+
+/// Releases an unprocessed item at shutdown: ready again, no attempt counted.
+async fn hand_back(shared: &Shared, q: &Queue<'_>, id: &str, token: &str) {
+    let name = q.name.as_str();
+    match q.release(id, token).await {
+        Ok(()) => info!(queue = name, id = %id, "handed back at shutdown"),
+        Err(e) => {
+            shared.metrics.error(q.name.family());
+            warn!(queue = name, id = %id, error = %e, "could not hand back; its lease will expire")
         }
     }
 }
@@ -229,13 +239,7 @@ async fn handle(shared: &Shared, q: &Queue<'_>, r: Reserved) -> Option<Processed
     match result {
         None => {
             // Shutdown grace ran out: hand the item back untouched.
-            match q.release(&id, &token).await {
-                Ok(()) => info!(queue = name, id = %id, "handed back at shutdown"),
-                Err(e) => {
-                    shared.metrics.error(q.name.family());
-                    warn!(queue = name, id = %id, error = %e, "could not hand back; its lease will expire")
-                }
-            }
+            hand_back(shared, q, &id, &token).await;
         }
         Some(Ok(())) => {
             return Some(Processed {

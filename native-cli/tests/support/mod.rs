@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod pg;
+pub mod tls;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
