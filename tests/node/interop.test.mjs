@@ -80,6 +80,23 @@ test('items pushed by the Rust runner are reserved and acked by ioredis', async 
   assert.equal(await redis.queue_ack(...keys, ids[0], 'stolen'), 0);
 });
 
+test('ioredis acks and reserves the next item in one queue_reserve call', async () => {
+  const keys = xbot.queueKeys('pending_posts');
+  const ids = ['p1', 'p2', 'p3'].map((id) => cli('queue', 'push', 'pending_posts', '--type', 'post', '--id', id, '--data', '{}').id);
+  let [id, , token] = await redis.queue_reserve(...keys, 30_000, 'node-a', 100);
+  const got = [id];
+  for (;;) {
+    const next = await redis.queue_reserve(...keys, 30_000, `node-${got.length}`, 100, id, token);
+    if (next === null) break;
+    [id, , token] = next;
+    got.push(id);
+  }
+  assert.deepEqual(got, ids);
+  // A lost lease is refused before anything is written.
+  await assert.rejects(redis.queue_reserve(...keys, 30_000, 'node-x', 100, 'p1', 'stolen'), /ack refused: not in flight/);
+  assert.deepEqual(cli('queue', 'stats', 'pending_posts'), { queue: 'pending_posts', ready: 0, inFlight: 0, delayed: 0, dead: 0, oldestAgeMs: null });
+});
+
 // The bot's sync items, pushed with ioredis, land once in the worker's sinks:
 // the embedded SQLite file and a private PostgreSQL database.
 test('sync items pushed by ioredis land once in SQLite and in PostgreSQL', async (t) => {
