@@ -308,12 +308,29 @@ async fn pushes_are_idempotent_capped_and_schedulable() {
         q.push("post", json!(i), p(5), None, None).await.unwrap();
     }
     assert!(matches!(
-        q.push("post", json!(0), p(5), None, None).await,
+        q.push("post", json!(0), p(5), Some("over"), None).await,
         Err(OpError::QueueFull {
             capacity: 1_000,
             ..
         })
     ));
+    // The refused push left nothing behind: no item body, no metadata.
+    let ctx = KeyContext::resolve(Some("stg:"), None).unwrap();
+    let keys = queue_keys(QueueName::PendingPosts, &ctx);
+    let mut conn = server.conn();
+    let stored: bool = redis::cmd("HEXISTS")
+        .arg(&keys[1])
+        .arg("over")
+        .query(&mut conn)
+        .unwrap();
+    let (items, meta): (usize, usize) = redis::pipe()
+        .cmd("HLEN")
+        .arg(&keys[1])
+        .cmd("HLEN")
+        .arg(&keys[2])
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!((stored, items, meta), (false, 1_000, 1_000));
     // A scheduled post waits in the delayed set until its time.
     let server2 = RedisServer::start();
     let redis2 = connect(&server2).await;

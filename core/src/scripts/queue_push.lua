@@ -19,13 +19,17 @@ end
 if capacity == nil or capacity < 1 then return redis.error_reply('ERR queue_push: bad capacity') end
 if not_before == nil or not_before < 0 then return redis.error_reply('ERR queue_push: bad not-before') end
 
-if redis.call('HEXISTS', KEYS[2], id) == 1 then return {0, 'exists'} end
+-- Store the item only if the id is new (one call instead of HEXISTS + HSET);
+-- a push over capacity takes it back, so a refused push changes nothing.
+if redis.call('HSETNX', KEYS[2], id, body) == 0 then return {0, 'exists'} end
 local size = redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[5]) + redis.call('ZCARD', KEYS[4])
-if size >= capacity then return {-1, 'full'} end
+if size >= capacity then
+  redis.call('HDEL', KEYS[2], id)
+  return {-1, 'full'}
+end
 
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('HSET', KEYS[2], id, body)
 redis.call('HSET', KEYS[3], id .. ':p', priority)
 if not_before > now then
   redis.call('ZADD', KEYS[5], not_before, id)
