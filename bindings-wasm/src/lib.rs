@@ -3,7 +3,9 @@
 //! as the napi package; errors are JS `Error`s with a stable `code`.
 //! Lone UTF-16 surrogates arrive as U+FFFD (TextEncoder), as in Node's `createHash`.
 
-use serde::{de::DeserializeOwned, Serialize};
+mod convert;
+
+use convert::{err, Obj};
 use wasm_bindgen::prelude::*;
 use xbot_core::api;
 
@@ -24,40 +26,9 @@ export interface Selection { id: string; index: number; samples: number[] }
 export function buildKey(family: string, params?: Record<string, string | number> | null): BuiltKey;
 export function key(parts: string[]): string;
 export function classifyKey(key: string): ClassifiedKey | null;
-export interface LuaScript { name: string; numberOfKeys: number; readOnly: boolean; source: string }
 export function queueKeys(queue: string): string[];
 export interface LogisticWeights { bias?: number; weights: Record<string, number> }
 "#;
-
-/// A JS `Error` whose `code` is the core's stable error code.
-fn err(e: xbot_core::Error) -> JsValue {
-    let js = js_sys::Error::new(&e.to_string());
-    let _ = js_sys::Reflect::set(&js, &"code".into(), &e.code().into());
-    js.into()
-}
-
-/// An optional object argument (`null`/`undefined` = absent).
-fn opt<T: DeserializeOwned>(what: &'static str, v: Option<JsValue>) -> Result<Option<T>, JsValue> {
-    match v {
-        Some(v) if !v.is_null() && !v.is_undefined() => req(what, v).map(Some),
-        _ => Ok(None),
-    }
-}
-
-fn req<T: DeserializeOwned>(what: &'static str, v: JsValue) -> Result<T, JsValue> {
-    serde_wasm_bindgen::from_value(v).map_err(|e| {
-        err(xbot_core::Error::InvalidJson {
-            what,
-            reason: e.to_string(),
-        })
-    })
-}
-
-/// Plain objects (not `Map`s), `null` for `None`.
-fn out<T: Serialize>(v: &T) -> JsValue {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .expect("core results serialize")
-}
 
 /// `text.toLowerCase().replace(/\s+/g, ' ').trim()`, exactly as JavaScript does it.
 #[wasm_bindgen(js_name = normalizeContent)]
@@ -111,9 +82,12 @@ pub fn build_key(
     >,
     #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    let built =
-        api::build_key(family, opt("params", params)?, opt("options", options)?).map_err(err)?;
-    Ok(out(&built))
+    let built = api::build_key(
+        family,
+        convert::params(params)?,
+        convert::key_options(options)?,
+    );
+    Ok(convert::built_key(built.map_err(err)?))
 }
 
 /// The generic helper: prefix + parts joined by `:`.
@@ -122,7 +96,7 @@ pub fn key(
     parts: Vec<String>,
     #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: Option<JsValue>,
 ) -> Result<String, JsValue> {
-    api::key(&parts, opt("options", options)?).map_err(err)
+    api::key(&parts, convert::key_options(options)?).map_err(err)
 }
 
 /// The family and parameters of a key, or `null` for a non-catalog key.
@@ -131,15 +105,14 @@ pub fn classify_key(
     key: &str,
     #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    Ok(out(
-        &api::classify_key(key, opt("options", options)?).map_err(err)?
-    ))
+    let found = api::classify_key(key, convert::key_options(options)?).map_err(err)?;
+    Ok(convert::classified(found))
 }
 
 /// Every key family.
 #[wasm_bindgen(unchecked_return_type = "CatalogEntry[]")]
 pub fn catalog() -> JsValue {
-    out(&api::catalog())
+    convert::array(api::catalog(), convert::catalog_entry)
 }
 
 /// The sorted-set score (higher = served first), exact below 2^53.
@@ -151,7 +124,12 @@ pub fn queue_score(priority: f64, enqueued_at_ms: f64, seq: Option<f64>) -> Resu
 /// The inverse of `queueScore`.
 #[wasm_bindgen(js_name = decodeQueueScore, unchecked_return_type = "DecodedScore")]
 pub fn decode_queue_score(score: f64) -> Result<JsValue, JsValue> {
-    Ok(out(&api::decode_queue_score(score).map_err(err)?))
+    let d = api::decode_queue_score(score).map_err(err)?;
+    Ok(Obj::new()
+        .set("priority", d.priority as f64)
+        .set("enqueuedAtMs", d.enqueued_at_ms as f64)
+        .set("seq", d.seq as f64)
+        .into())
 }
 
 /// Backoff in ms before retry `attempt` (1-based); `null` = dead-letter.
@@ -161,12 +139,8 @@ pub fn retry_delay_ms(
     attempt: f64,
     item_id: Option<String>,
 ) -> Result<JsValue, JsValue> {
-    Ok(out(&api::retry_delay_ms(
-        queue,
-        attempt,
-        item_id.as_deref(),
-    )
-    .map_err(err)?))
+    let delay = api::retry_delay_ms(queue, attempt, item_id.as_deref()).map_err(err)?;
+    Ok(convert::num_or_null(delay))
 }
 
 /// `count` (default 1) seeded Beta(alpha, beta) draws, bit-identical in every runtime.
@@ -193,8 +167,8 @@ pub fn thompson_select(
     #[wasm_bindgen(unchecked_param_type = "Arm[]")] arms: JsValue,
     seed: f64,
 ) -> Result<JsValue, JsValue> {
-    let arms: Vec<xbot_core::bandit::Arm> = req("arms ([{id, alpha, beta}, ...])", arms)?;
-    Ok(out(&api::thompson_select(&arms, seed).map_err(err)?))
+    let selection = api::thompson_select(&convert::arms(&arms)?, seed).map_err(err)?;
+    Ok(convert::selection(selection))
 }
 
 /// `sigmoid(bias + Σ weights[f]·features[f])`.
@@ -203,8 +177,8 @@ pub fn logistic_score(
     #[wasm_bindgen(unchecked_param_type = "LogisticWeights")] weights: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Record<string, number>")] features: JsValue,
 ) -> Result<f64, JsValue> {
-    let model = req("weights ({bias, weights})", weights)?;
-    api::logistic_score(&model, &req("features", features)?).map_err(err)
+    let model = convert::logistic_model(&weights)?;
+    api::logistic_score(&model, &convert::numbers("features", &features)?).map_err(err)
 }
 
 /// The seven keys of `queue` in the order every queue script takes them.
@@ -213,11 +187,5 @@ pub fn queue_keys(
     queue: &str,
     #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: Option<JsValue>,
 ) -> Result<Vec<String>, JsValue> {
-    api::queue_keys(queue, opt("options", options)?).map_err(err)
-}
-
-/// The Lua scripts of the Redis protocol.
-#[wasm_bindgen(unchecked_return_type = "LuaScript[]")]
-pub fn scripts() -> JsValue {
-    out(&api::scripts())
+    api::queue_keys(queue, convert::key_options(options)?).map_err(err)
 }

@@ -32,21 +32,26 @@ pub enum ParamValue {
 const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 
 fn param_strings(family: &str, params: BTreeMap<String, ParamValue>) -> Result<keys::Params> {
-    params
-        .into_iter()
-        .map(|(name, v)| match v {
-            ParamValue::Str(s) => Ok((name, s)),
+    // Inserted one by one: collecting into a map would sort what is already sorted.
+    let mut out = keys::Params::new();
+    for (name, v) in params {
+        let s = match v {
+            ParamValue::Str(s) => s,
             ParamValue::Num(n) if n.is_finite() && n.fract() == 0.0 && (0.0..=MAX_SAFE).contains(&n) => {
-                Ok((name, format!("{n:.0}")))
+                (n as u64).to_string()
             }
-            ParamValue::Num(n) => Err(Error::InvalidParam {
-                family: family.into(),
-                param: name,
-                value: num(n),
-                reason: "numbers must be non-negative safe integers; pass large ids (tweet ids) as strings".into(),
-            }),
-        })
-        .collect()
+            ParamValue::Num(n) => {
+                return Err(Error::InvalidParam {
+                    family: family.into(),
+                    param: name,
+                    value: num(n),
+                    reason: "numbers must be non-negative safe integers; pass large ids (tweet ids) as strings".into(),
+                })
+            }
+        };
+        out.insert(name, s);
+    }
+    Ok(out)
 }
 
 pub fn normalize_content(text: &str) -> String {

@@ -41,8 +41,7 @@ const wDecoded: DecodedScore = web.decodeQueueScore(web.queueScore(50, Date.now(
 const wClass: ClassifiedKey | null = web.classifyKey('app:tweets:recent');
 const wEntries: CatalogEntry[] = web.catalog();
 const same: typeof napi.contentHash = web.contentHash;
-const wLua: LuaScript[] = web.scripts();
 const wQk: string[] = web.queueKeys('pending_posts');
 
 export const all = [n, h, hs, built, ttl, built2, k, c, family, entries, cls, score, decoded, delay, draws, sel, p,
-  wBuilt, wSel, wDelay, wDecoded, wClass, wEntries, same, qk, lua, nKeys, wLua, wQk];
+  wBuilt, wSel, wDelay, wDecoded, wClass, wEntries, same, qk, lua, nKeys, wQk];

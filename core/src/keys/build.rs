@@ -4,7 +4,7 @@
 use super::catalog::{Family, ParamKind, RedisType, FAMILIES};
 use super::prefix::{KeyContext, Prefix};
 use crate::content::is_js_whitespace;
-use crate::error::{Error, Result};
+use crate::error::{quoted_char, Error, Result};
 use crate::time::parse_bucket;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -99,7 +99,8 @@ fn check_value(kind: ParamKind, v: &str) -> std::result::Result<(), String> {
                 Err(format!("longer than {MAX_ID_LEN} bytes"))
             } else if let Some(c) = v.chars().find(|&c| is_reserved(c)) {
                 Err(format!(
-                    "character {c:?} is not allowed ({})",
+                    "character {} is not allowed ({})",
+                    quoted_char(c),
                     kind.describe()
                 ))
             } else {

@@ -4,7 +4,7 @@
 //! always reads `{prefix}{family pattern}` and the two can never run together
 //! (`stgtweets:recent` is impossible: `stg` without its colon is rejected).
 
-use crate::error::{Error, Result};
+use crate::error::{quoted_char, Error, Quoted, Result};
 use serde::Serialize;
 
 /// Where the bot runs. Decides the default prefix and the [`Profile`].
@@ -93,7 +93,8 @@ impl Prefix {
                 format!("{s}:")
             };
             return Err(bad(format!(
-                "a prefix must end with ':' (did you mean {hint:?}?)"
+                "a prefix must end with ':' (did you mean {}?)",
+                Quoted(&hint)
             )));
         };
         if body.is_empty() {
@@ -107,7 +108,8 @@ impl Prefix {
             .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
         {
             return Err(bad(format!(
-                "character {c:?} is not allowed; use letters, digits, '_' or '-' then one ':'"
+                "character {} is not allowed; use letters, digits, '_' or '-' then one ':'",
+                quoted_char(c)
             )));
         }
         Ok(Prefix(s.into()))

@@ -2,7 +2,7 @@
 //! `{id, type, data, priority, createdAt, retryCount}` with `createdAt` an
 //! ISO-8601 string. Unknown fields are kept, so nothing the bot adds is lost.
 
-use crate::error::{num, Error, Result};
+use crate::error::{num, quoted_char, Error, Result};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
@@ -72,7 +72,8 @@ fn check_token(field: &'static str, v: &str, max: usize) -> Result<()> {
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '@')))
     {
         return Err(bad(format!(
-            "contains {c:?}; allowed: letters, digits, '_', '-', '.', ':', '@'"
+            "contains {}; allowed: letters, digits, '_', '-', '.', ':', '@'",
+            quoted_char(c)
         )));
     }
     Ok(())
