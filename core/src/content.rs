@@ -65,9 +65,10 @@ fn lowercase_is_identity(ch: char) -> bool {
     table[(c / 64) as usize] >> (c % 64) & 1 == 1
 }
 
-/// Code points below this (Latin, Greek, Cyrillic) have their lowercase
-/// mapping cached: the common uppercase letters then skip std's binary search.
-const SMALL_TABLE_END: u32 = 0x530;
+/// Code points below this (every two-byte UTF-8 character: Latin, Greek,
+/// Cyrillic, Armenian, Hebrew, Arabic, ...) have their lowercase mapping
+/// cached: the common uppercase letters then skip std's binary search.
+const SMALL_TABLE_END: u32 = 0x800;
 
 /// The single-character lowercase of `ch` from a small cached table, or
 /// `None` (outside the table, or a multi-character mapping like U+0130).
@@ -160,10 +161,22 @@ const ZWNBSP: char = '\u{FEFF}';
 /// decided here: ASCII, Latin-1 to Latin Extended-B, Greek, Cyrillic.
 fn sigma_neighbour(c: Option<char>) -> Option<bool> {
     let Some(c) = c else { return Some(false) };
+    // Lu, Ll or Lt, from a bitset built once (std's lookups are binary searches).
     let letter = || {
-        c.is_lowercase()
-            || c.is_uppercase()
-            || matches!(c, '\u{1C5}' | '\u{1C8}' | '\u{1CB}' | '\u{1F2}')
+        static LETTERS: OnceLock<[u64; 0x500 / 64]> = OnceLock::new();
+        let bits = LETTERS.get_or_init(|| {
+            let mut bits = [0u64; 0x500 / 64];
+            for ch in (0..0x500u32).filter_map(char::from_u32) {
+                if ch.is_lowercase()
+                    || ch.is_uppercase()
+                    || matches!(ch, '\u{1C5}' | '\u{1C8}' | '\u{1CB}' | '\u{1F2}')
+                {
+                    bits[ch as usize / 64] |= 1 << (ch as u32 % 64);
+                }
+            }
+            bits
+        });
+        bits[c as usize / 64] >> (c as u32 % 64) & 1 == 1
     };
     match c {
         // The only case-ignorable ASCII characters are ' . : ^ `.
@@ -268,6 +281,22 @@ impl Collapser<'_> {
         while i < b.len() {
             if b[i] < 0x80 {
                 let end = i + ascii_prefix_len(&b[i..]);
+                if end - i < SHORT_ASCII {
+                    // A short stretch between non-ASCII characters: byte by
+                    // byte costs less than setting up eight at a time.
+                    for (k, &c) in b.iter().enumerate().take(end).skip(i) {
+                        let m = map[usize::from(c)];
+                        if m == b' ' {
+                            self.space();
+                            (word_text, word_out, word_last) = (k + 1, self.out.len(), true);
+                        } else {
+                            self.out.push(m);
+                            self.last_space = false;
+                        }
+                    }
+                    i = end;
+                    continue;
+                }
                 self.ascii(&b[i..end], map);
                 // The segment's ASCII bytes after its last whitespace map 1:1 to `out`.
                 if let Some(k) = b[i..end].iter().rposition(|&c| map[usize::from(c)] == b' ') {
@@ -277,6 +306,39 @@ impl Collapser<'_> {
                 }
                 i = end;
                 continue;
+            }
+            if lower {
+                // Fast paths on the bytes. Two-byte characters (Latin, Greek,
+                // Cyrillic, ...) map through one cached table; only U+00A0 (a
+                // space) and capital sigma (context) take the general path.
+                let (cp, len) = match b[i] {
+                    0xC0..=0xDF => (u32::from(b[i] & 0x1F) << 6 | u32::from(b[i + 1] & 0x3F), 2),
+                    0xE0..=0xEF => (
+                        u32::from(b[i] & 0x0F) << 12
+                            | u32::from(b[i + 1] & 0x3F) << 6
+                            | u32::from(b[i + 2] & 0x3F),
+                        3,
+                    ),
+                    _ => (0, 0),
+                };
+                let ch = char::from_u32(cp).expect("decoded from valid UTF-8");
+                if len == 2 && cp != 0xA0 && ch != CAPITAL_SIGMA {
+                    if let Some(l) = small_lowercase(ch) {
+                        let mut tmp = [0u8; 4];
+                        push_small(self.out, l.encode_utf8(&mut tmp).as_bytes());
+                        self.last_space = false;
+                        i += 2;
+                        continue;
+                    }
+                }
+                // Three-byte characters that lowercase to themselves (CJK,
+                // kana, symbols) are copied as they are.
+                if len == 3 && !is_js_whitespace(ch) && lowercase_is_identity(ch) {
+                    push_small(self.out, &b[i..i + 3]);
+                    self.last_space = false;
+                    i += 3;
+                    continue;
+                }
             }
             let ch = text[i..].chars().next().expect("i is on a char boundary");
             let len = ch.len_utf8();
@@ -325,6 +387,9 @@ impl Collapser<'_> {
         }
     }
 }
+
+/// ASCII stretches shorter than this are normalized byte by byte.
+const SHORT_ASCII: usize = 16;
 
 /// Length of the leading run of ASCII bytes, eight bytes at a time.
 fn ascii_prefix_len(b: &[u8]) -> usize {
