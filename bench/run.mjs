@@ -132,9 +132,13 @@ median of 5 runs of ~150 ms. The batch row is per-tweet throughput of
 ${table(['input', 'Node ops/s', 'napi ops/s', 'napi ÷ Node', 'wasm (Node) ops/s', 'wasm ÷ Node'],
   hashNode.map((r) => [r.input, f(r.node), f(r.napi), ratio(r.napiRatio), f(r.wasm), ratio(r.wasmRatio)]))}
 
-The mixed-Unicode tweet is bounded by Unicode case mapping: V8's
-\`toLowerCase\` and regex are very fast on it, and most of our time there is
-the lowercase tables and UTF-16 → UTF-8 transcoding of the argument.
+The mixed-Unicode tweet (Greek capitals with final-sigma rules, ß, CJK, emoji,
+U+3000) is bounded by Unicode case mapping: V8 runs \`toLowerCase\` and the
+regex in C++ with ICU fast paths, ${f(1e6 / row('tweet_280_mixed').node, 2)} µs per tweet here,
+so 3× means ${f(1e6 / row('tweet_280_mixed').node / 3, 2)} µs per call; our normalize + SHA-256 of it alone
+takes ${criterion['content_hash/tweet_280_mixed']?.time ?? 'n/a'} natively (criterion above; 2.70 µs before this
+session's table-driven paths) and V8's UTF-16 → UTF-8 write of the argument
+~0.8 µs more.
 
 ## Hashing in the browser: wasm vs WebCrypto, hash-wasm, js-sha256
 
@@ -153,11 +157,19 @@ Bundle: ${f(hashBrowser.size.wasmBytes)} B wasm, ${f(hashBrowser.size.wasmGzip)}
   call), so 10× means < 0.9 µs per tweet including SHA-256 in WebAssembly,
   which has no SHA instructions — \`contentHash("")\` alone (one compression
   plus the call) costs 0.55 µs and a 280-byte tweet is five compressions.
-- The bundle: \`twiggy top\` on the optimized module shows f64 formatting from
-  error messages and serde (14 KB), std's Unicode case tables (14 KB), SHA-256
-  (8 KB), the normalizer (9 KB), the serde and wasm-bindgen conversion shims of
-  the object-valued functions (~30 KB) and dlmalloc (5 KB). \`opt-level = "z"\`
-  saved 2% and cost 33% speed, so the profile is \`3\`.
+- The bundle was 100 KB gzipped; hand-written \`js_sys\` conversions instead
+  of serde-wasm-bindgen (−12 KB), numbers in messages through ryu's small
+  tables instead of core's float formatting (−3 KB), no map-collecting sorts
+  (−4 KB) and no Lua sources in the browser package (−5 KB; a page cannot be
+  a Redis client) brought it to the figure above. What remains (\`twiggy top\`,
+  raw sizes): code ~133 KB → 55 KB gzipped — core::fmt for the error
+  messages (13 KB), key building and classification (11 KB), the normalizer
+  (9 KB), SHA-256 (8 KB), dlmalloc (7 KB), the exported wrappers with their
+  inlined conversions; data ~36 KB → 18 KB gzipped — std's lowercase table
+  (11.7 KB, which \`toLowerCase\` parity needs), the catalog and the messages.
+  60 KB would need a smaller allocator and our own compact case table;
+  \`opt-level = "z"\` and \`wasm-opt -Oz\` each change it by < 2% and cost
+  speed, so the profile stays \`3\`.
 
 ## Beta sampling: native and napi vs @stdlib/random-base-beta
 
