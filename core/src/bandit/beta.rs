@@ -1,7 +1,9 @@
 //! Beta(α, β) = X / (X + Y) with X ~ Gamma(α), Y ~ Gamma(β).
 //!
-//! Gamma uses Marsaglia & Tsang (2000) with normals from the Marsaglia polar
-//! method (both normals of a pair are used); for shape < 1, Gamma(a) =
+//! Gamma uses Marsaglia & Tsang (2000) with normals from a 256-layer
+//! ziggurat (Marsaglia & Tsang 2000; one 64-bit draw and a table lookup for
+//! ~99% of normals, tables computed once with libm, so they are the same
+//! bits in every runtime); for shape < 1, Gamma(a) =
 //! Gamma(a + 1) · U^(1/a). When both shapes are ≥ 1 the draws are used as they
 //! are (no logarithms: the fast path). Otherwise everything is kept in log
 //! space (`ln X`, `ln Y`), so tiny shapes (α, β ≪ 1), whose Gamma draws
@@ -30,18 +32,45 @@ pub(super) fn check_params(alpha: f64, beta: f64) -> Result<()> {
     Ok(())
 }
 
+/// The normal ziggurat: 256 layers of equal area `V` (the base layer with
+/// the tail beyond `R`). `x[i]` is the right edge of layer `i` (decreasing,
+/// `x[256] = 0`) and `f[i] = exp(-x[i]²/2)`.
+struct Ziggurat {
+    x: [f64; 257],
+    f: [f64; 257],
+}
+
+/// Where the tail starts, for 256 layers.
+const ZIG_R: f64 = 3.654_152_885_361_009;
+/// Area of each layer: `R·f(R) + ∫_R^∞ f`.
+const ZIG_V: f64 = 0.004_928_673_233_974_658;
+
+fn ziggurat() -> &'static Ziggurat {
+    static TABLES: std::sync::OnceLock<Ziggurat> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        let pdf = |x: f64| libm::exp(-0.5 * x * x);
+        let mut x = [0.0; 257];
+        x[0] = ZIG_V / pdf(ZIG_R);
+        x[1] = ZIG_R;
+        for i in 1..255 {
+            x[i + 1] = libm::sqrt(-2.0 * libm::log(ZIG_V / x[i] + pdf(x[i])));
+        }
+        let f = x.map(pdf);
+        Ziggurat { x, f }
+    })
+}
+
 /// A seeded stream of Beta draws.
 pub struct BetaSampler {
     rng: Xoshiro256PlusPlus,
-    /// The second normal of the last polar pair.
-    spare: Option<f64>,
+    zig: &'static Ziggurat,
 }
 
 impl BetaSampler {
     pub fn new(seed: u64) -> Self {
         BetaSampler {
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
-            spare: None,
+            zig: ziggurat(),
         }
     }
 
@@ -51,20 +80,39 @@ impl BetaSampler {
         ((self.rng.next_u64() >> 11) + 1) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
-    /// Standard normal (Marsaglia polar method; a pair per accepted point).
+    /// Standard normal (ziggurat): the low 8 bits of one draw pick a layer,
+    /// the top 53 a signed position in it; inside the layer's core it is
+    /// done, otherwise the wedge (or, in the base layer, the tail) decides.
     #[inline]
     fn normal(&mut self) -> f64 {
-        if let Some(z) = self.spare.take() {
-            return z;
-        }
+        let z = self.zig;
         loop {
-            let u = 2.0 * self.uniform() - 1.0;
-            let v = 2.0 * self.uniform() - 1.0;
-            let s = u * u + v * v;
-            if s < 1.0 && s > 0.0 {
-                let f = libm::sqrt(-2.0 * libm::log(s) / s);
-                self.spare = Some(v * f);
-                return u * f;
+            let bits = self.rng.next_u64();
+            let i = (bits & 0xff) as usize;
+            // (-1, 1), symmetric: odd multiples of 2^-53.
+            let u = ((bits >> 11) as f64 + 0.5) * (2.0 / (1u64 << 53) as f64) - 1.0;
+            let x = u * z.x[i];
+            if x.abs() < z.x[i + 1] {
+                return x;
+            }
+            if i == 0 {
+                return self.normal_tail(u < 0.0);
+            }
+            let y = z.f[i + 1] + (z.f[i] - z.f[i + 1]) * self.uniform();
+            if y < libm::exp(-0.5 * x * x) {
+                return x;
+            }
+        }
+    }
+
+    /// A normal beyond ±R (Marsaglia 1964).
+    #[cold]
+    fn normal_tail(&mut self, negative: bool) -> f64 {
+        loop {
+            let x = libm::log(self.uniform()) / ZIG_R;
+            let y = libm::log(self.uniform());
+            if -2.0 * y >= x * x {
+                return if negative { x - ZIG_R } else { ZIG_R - x };
             }
         }
     }
@@ -281,6 +329,51 @@ mod tests {
             let d = ks(xs, a, b);
             assert!(d < crit, "Beta({a}, {b}): KS D = {d:.5} >= {crit:.5}");
         }
+    }
+
+    #[test]
+    fn ziggurat_tables_are_well_formed() {
+        let z = ziggurat();
+        assert!(z.x.windows(2).all(|w| w[0] > w[1]), "edges decrease");
+        assert!(z.x[255] > 0.2 && z.x[256] == 0.0 && z.f[256] == 1.0);
+        // Every layer has the same area: x[i]·(f[i+1] − f[i]) = V.
+        for i in 1..255 {
+            let area = z.x[i] * (z.f[i + 1] - z.f[i]);
+            assert!((area - ZIG_V).abs() < 1e-12, "layer {i}: {area}");
+        }
+    }
+
+    #[test]
+    fn normals_are_standard_normal() {
+        let mut s = BetaSampler::new(99);
+        let n = 400_000;
+        let mut xs: Vec<f64> = (0..n).map(|_| s.normal()).collect();
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
+        assert!(
+            mean.abs() < 0.01 && (var - 1.0).abs() < 0.01,
+            "{mean} {var}"
+        );
+        // The tail beyond ±R is drawn too: expected 2·Φ(−R)·n ≈ 103.
+        let above = xs.iter().filter(|&&x| x > ZIG_R).count();
+        let below = xs.iter().filter(|&&x| x < -ZIG_R).count();
+        assert!(
+            (25..90).contains(&above) && (25..90).contains(&below),
+            "{below} below −R, {above} above R"
+        );
+        xs.sort_by(f64::total_cmp);
+        let d = xs
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                let cdf = 0.5 * libm::erfc(-x / std::f64::consts::SQRT_2);
+                (cdf - i as f64 / n as f64)
+                    .abs()
+                    .max((cdf - (i + 1) as f64 / n as f64).abs())
+            })
+            .fold(0.0, f64::max);
+        // Critical value at p = 0.001: 1.95 / √n.
+        assert!(d < 1.95 / (n as f64).sqrt(), "KS D = {d}");
     }
 
     #[test]
