@@ -95,6 +95,9 @@ try {
     const ceiling = evalshaCeiling(c);
     result.concurrency[c] = { ours: o, bullmq: b, evalshaCeiling: ceiling };
   }
+  // Ours at concurrency 32: whether 16 consumers are bound by the server or by round trips.
+  await admin.flushdb();
+  result.c32 = ours(32);
   await admin.flushdb();
   const small = ours(16, 1_000);
   await admin.flushdb();

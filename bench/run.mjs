@@ -214,14 +214,20 @@ What bounds it (profile, \`INFO commandstats\` over our concurrency-16 runs):
 one item costs one script call to process plus one to push, and the server
 spends ${f(c16.ours.server.usecPerCall, 1)} µs per call on average running
 ${f(c16.ours.server.commandsPerCall, 1)} Redis commands inside it (server TIME,
-promotion of due items, the lease, the owner token, the ack's cleanup), against
-a few µs for \`return 1\`. redis-server executes scripts on one thread, so at
-concurrency 16 it is saturated: our items/s is bounded by 1 s ÷ the script
-cost, not by the client (\`perf\` on the client shows malloc/memmove and
-the RESP parser on top, no hot spot of ours). Reaching 50% of the trivial
-ceiling would need scripts about as cheap as \`return 1\`, i.e. a different
-protocol (e.g. no per-item owner token or server-side promotion). BullMQ's
-scripts do more work per job, which is where the ~2× comes from.
+promotion of due items, the lease, the owner token, the ack's cleanup, the
+tie-break read when more than 16 items share a millisecond), against a few µs
+for \`return 1\`; about three quarters of that is the per-\`redis.call\` cost of
+the script engine, not the commands. Two bounds meet at concurrency 16 on two
+shared vCPUs: our client at concurrency 32 processes
+${f(queue.c32.processPerSec)} items/s vs ${f(c16.ours.processPerSec)} at 16, so at 16 the consumers
+wait on round trips (each one a wake-up of the client and of redis-server,
+which share the two cores; \`perf\` on the client shows scheduler switches,
+malloc/memmove and the RESP parser on top, no hot spot of ours), and at 32 the
+single-threaded script engine saturates at about 1 s ÷ the script cost.
+Reaching 50% of the \`return 1\` ceiling would need scripts almost as cheap as
+\`return 1\`, i.e. a protocol without per-item owner tokens, server-side
+promotion or the FIFO tie-break. BullMQ's scripts do more work per job, which
+is where our lead comes from.
 
 ## Sync throughput into PostgreSQL (group commit)
 

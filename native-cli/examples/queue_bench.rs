@@ -9,7 +9,8 @@
 //!
 //! Prefills once, then measures RUNS times; one JSON line per run:
 //! {"pushPerSec", "processPerSec", "e2ePerSec", ...}.
-//! Loopback only; bounded by N and a 120 s deadline.
+//! Loopback only; bounded by N and a 120 s deadline. Runs on tokio's
+//! multi-threaded runtime, as the worker does.
 
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -50,7 +51,7 @@ async fn push(
     Ok(())
 }
 
-#[tokio::main(flavor = "current_thread")]
+#[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let url = args
