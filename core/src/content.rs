@@ -34,65 +34,96 @@ pub fn is_js_whitespace(c: char) -> bool {
     )
 }
 
-/// Code points below this have their "lowercases to itself" bit precomputed.
+/// Code points below this have their "copied as is" bit precomputed.
 const IDENTITY_TABLE_END: u32 = 0x2_0000;
-
-/// True when `ch.to_lowercase()` is `ch` itself. Most non-ASCII text (lowercase
-/// letters, CJK, emoji) is, so a bitset built once from std's tables (16 KiB,
-/// about a millisecond) spares a binary search per character.
-#[inline]
-fn lowercase_is_identity(ch: char) -> bool {
-    static TABLE: OnceLock<Box<[u64]>> = OnceLock::new();
-    let slow = |c: char| {
-        let mut l = c.to_lowercase();
-        l.len() == 1 && l.next() == Some(c)
-    };
-    let c = ch as u32;
-    if c >= IDENTITY_TABLE_END {
-        return slow(ch);
-    }
-    let table = TABLE.get_or_init(|| {
-        let mut bits = vec![0u64; (IDENTITY_TABLE_END / 64) as usize];
-        for (cp, ch) in
-            (0..IDENTITY_TABLE_END).filter_map(|cp| char::from_u32(cp).map(|ch| (cp, ch)))
-        {
-            if slow(ch) {
-                bits[(cp / 64) as usize] |= 1 << (cp % 64);
-            }
-        }
-        bits.into_boxed_slice()
-    });
-    table[(c / 64) as usize] >> (c % 64) & 1 == 1
-}
 
 /// Code points below this (every two-byte UTF-8 character: Latin, Greek,
 /// Cyrillic, Armenian, Hebrew, Arabic, ...) have their lowercase mapping
 /// cached: the common uppercase letters then skip std's binary search.
 const SMALL_TABLE_END: u32 = 0x800;
 
-/// The single-character lowercase of `ch` from a small cached table, or
-/// `None` (outside the table, or a multi-character mapping like U+0130).
-#[inline]
-fn small_lowercase(ch: char) -> Option<char> {
-    static TABLE: OnceLock<Box<[u16]>> = OnceLock::new();
-    let c = ch as u32;
-    if c >= SMALL_TABLE_END {
-        return None;
-    }
-    let table = TABLE.get_or_init(|| {
-        (0..SMALL_TABLE_END)
+/// Lookup tables built once from std's Unicode data (about a millisecond),
+/// so the common characters skip std's binary searches.
+struct CaseTables {
+    /// Bit `cp` set: `cp` lowercases to itself and is not JS whitespace, so
+    /// normalization copies it unchanged (lowercase letters, CJK, emoji...).
+    copy: Box<[u64]>,
+    /// The UTF-8 bytes of the lowercase of each code point below
+    /// [`SMALL_TABLE_END`] when that is one two-byte character (nearly all of
+    /// them), else `[0, 0]` (the general path).
+    small: Box<[[u8; 2]]>,
+}
+
+fn lowercase_is_identity(ch: char) -> bool {
+    let mut l = ch.to_lowercase();
+    l.len() == 1 && l.next() == Some(ch)
+}
+
+fn case_tables() -> &'static CaseTables {
+    static TABLES: OnceLock<CaseTables> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut copy = vec![0u64; (IDENTITY_TABLE_END / 64) as usize];
+        for ch in (0..IDENTITY_TABLE_END).filter_map(char::from_u32) {
+            if lowercase_is_identity(ch) && !is_js_whitespace(ch) {
+                copy[ch as usize / 64] |= 1 << (ch as u32 % 64);
+            }
+        }
+        let small = (0..SMALL_TABLE_END)
             .map(|cp| {
                 let mut l = char::from_u32(cp)
                     .expect("below the surrogates")
                     .to_lowercase();
                 match (l.len(), l.next()) {
-                    (1, Some(x)) if (x as u32) < 0x1_0000 => x as u16,
-                    _ => 0,
+                    (1, Some(x)) if x.len_utf8() == 2 => {
+                        let mut utf8 = [0; 2];
+                        x.encode_utf8(&mut utf8);
+                        utf8
+                    }
+                    _ => [0, 0],
                 }
             })
-            .collect()
-    });
-    char::from_u32(u32::from(table[c as usize])).filter(|&l| l != '\0')
+            .collect();
+        CaseTables {
+            copy: copy.into_boxed_slice(),
+            small,
+        }
+    })
+}
+
+impl CaseTables {
+    /// Whether normalization copies `cp` unchanged.
+    #[inline]
+    fn copies(&self, cp: u32) -> bool {
+        match self.copy.get(cp as usize / 64) {
+            Some(bits) => bits >> (cp % 64) & 1 == 1,
+            None => {
+                char::from_u32(cp).is_some_and(|c| lowercase_is_identity(c) && !is_js_whitespace(c))
+            }
+        }
+    }
+
+    /// The UTF-8 bytes of the lowercase of `cp` from the small table, or
+    /// `None` (outside the table, or a mapping that is not one two-byte
+    /// character, like U+0130 → "i̇").
+    #[inline]
+    fn small(&self, cp: u32) -> Option<[u8; 2]> {
+        self.small.get(cp as usize).copied().filter(|l| l[0] != 0)
+    }
+}
+
+/// The code point and UTF-8 length of the character starting at `b[i]`, a
+/// lead byte of valid UTF-8 (>= 0xC0).
+#[inline(always)]
+fn decode(b: &[u8], i: usize) -> (u32, usize) {
+    let x = u32::from(b[i]);
+    let cont = |k: usize| u32::from(b[i + k] & 0x3F);
+    if x < 0xE0 {
+        ((x & 0x1F) << 6 | cont(1), 2)
+    } else if x < 0xF0 {
+        ((x & 0x0F) << 12 | cont(1) << 6 | cont(2), 3)
+    } else {
+        ((x & 0x07) << 18 | cont(1) << 12 | cont(2) << 6 | cont(3), 4)
+    }
 }
 
 /// Appends 1-4 bytes without a `memcpy` call.
@@ -272,6 +303,7 @@ impl Collapser<'_> {
 
     fn run(&mut self, text: &str, lower: bool) {
         let b = text.as_bytes();
+        let tables = case_tables();
         let map = if lower { &ASCII_LOWER } else { &ASCII_KEEP };
         // Where the current word began (in `text` and in `out`): the reach of
         // a capital sigma's context. Only whitespace other than U+FEFF ends
@@ -308,36 +340,35 @@ impl Collapser<'_> {
                 continue;
             }
             if lower {
-                // Fast paths on the bytes. Two-byte characters (Latin, Greek,
-                // Cyrillic, ...) map through one cached table; only U+00A0 (a
-                // space) and capital sigma (context) take the general path.
-                let (cp, len) = match b[i] {
-                    0xC0..=0xDF => (u32::from(b[i] & 0x1F) << 6 | u32::from(b[i + 1] & 0x3F), 2),
-                    0xE0..=0xEF => (
-                        u32::from(b[i] & 0x0F) << 12
-                            | u32::from(b[i + 1] & 0x3F) << 6
-                            | u32::from(b[i + 2] & 0x3F),
-                        3,
-                    ),
-                    _ => (0, 0),
-                };
-                let ch = char::from_u32(cp).expect("decoded from valid UTF-8");
-                if len == 2 && cp != 0xA0 && ch != CAPITAL_SIGMA {
-                    if let Some(l) = small_lowercase(ch) {
-                        let mut tmp = [0u8; 4];
-                        push_small(self.out, l.encode_utf8(&mut tmp).as_bytes());
+                let (cp, len) = decode(b, i);
+                if len == 2 {
+                    // Two-byte characters (Latin, Greek, Cyrillic, ...) map
+                    // through one cached table; only U+00A0 (a space) and
+                    // capital sigma (context) take the general path.
+                    if cp != 0xA0 && cp != CAPITAL_SIGMA as u32 {
+                        if let Some(l) = tables.small(cp) {
+                            self.out.extend_from_slice(&l);
+                            self.last_space = false;
+                            i += 2;
+                            continue;
+                        }
+                    }
+                } else {
+                    // Longer characters that stay as they are (CJK, kana,
+                    // emoji, ...) are copied a run at a time.
+                    let start = i;
+                    while i < b.len() && b[i] >= 0xE0 {
+                        let (cp, len) = decode(b, i);
+                        if !tables.copies(cp) {
+                            break;
+                        }
+                        i += len;
+                    }
+                    if i > start {
+                        self.out.extend_from_slice(&b[start..i]);
                         self.last_space = false;
-                        i += 2;
                         continue;
                     }
-                }
-                // Three-byte characters that lowercase to themselves (CJK,
-                // kana, symbols) are copied as they are.
-                if len == 3 && !is_js_whitespace(ch) && lowercase_is_identity(ch) {
-                    push_small(self.out, &b[i..i + 3]);
-                    self.last_space = false;
-                    i += 3;
-                    continue;
                 }
             }
             let ch = text[i..].chars().next().expect("i is on a char boundary");
@@ -371,11 +402,10 @@ impl Collapser<'_> {
                 i = end;
                 continue;
             }
-            if !lower || lowercase_is_identity(ch) {
+            if !lower || tables.copies(ch as u32) {
                 push_small(self.out, &b[i..i + len]);
-            } else if let Some(l) = small_lowercase(ch) {
-                let mut tmp = [0u8; 4];
-                push_small(self.out, l.encode_utf8(&mut tmp).as_bytes());
+            } else if let Some(l) = tables.small(ch as u32) {
+                self.out.extend_from_slice(&l);
             } else {
                 let mut tmp = [0u8; 4];
                 for l in ch.to_lowercase() {

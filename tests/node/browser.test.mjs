@@ -43,7 +43,12 @@ describe('wasm in Chromium', { skip }, () => {
     await page.locator('#draft-a').pressSequentially(draft);
     await page.selectOption('#prefix', 'prod:');
     const expected = createHash('sha256').update(normalize(draft)).digest('hex');
-    await page.waitForFunction((h) => document.getElementById('sha-a').textContent === h, expected, { timeout: 10_000 });
+    // The hash is there once the typing is handled; the keys once the prefix change is.
+    await page.waitForFunction(
+      (h) => document.getElementById('sha-a').textContent === h && document.getElementById('dedup-key-a').textContent.startsWith('prod:'),
+      expected,
+      { timeout: 10_000 },
+    );
     assert.equal(await page.textContent('#normalized-a'), normalize(draft));
     assert.equal(await page.textContent('#dedup-key-a'), `prod:dedup:tweet:${expected}`);
     assert.equal(await page.textContent('#content-key-a'), `prod:content_hash:sha256:${expected}`);
