@@ -15,7 +15,7 @@ if [ "$what" = all ] || [ "$what" = wasm ]; then
   cargo build -p xbot-redis-wasm --target wasm32-unknown-unknown --profile wasm
   wasm-bindgen --target web --out-dir bindings-wasm/pkg --out-name xbot_redis \
     target/wasm32-unknown-unknown/wasm/xbot_redis_wasm.wasm
-  npx wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  npx wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals bindings-wasm/pkg/xbot_redis_bg.wasm -o bindings-wasm/pkg/xbot_redis_bg.wasm
   cp bindings-wasm/package.json bindings-wasm/js/index.js bindings-wasm/js/index.d.ts bindings-wasm/pkg/
 fi
