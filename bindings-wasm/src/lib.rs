@@ -5,6 +5,11 @@
 
 mod convert;
 
+/// Talc instead of std's dlmalloc: ~4 KB less code, and faster.
+#[cfg(all(not(target_feature = "atomics"), target_family = "wasm"))]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 use convert::{err, Obj};
 use wasm_bindgen::prelude::*;
 use xbot_core::api;
