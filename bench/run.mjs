@@ -157,21 +157,21 @@ Bundle: ${f(hashBrowser.size.wasmBytes)} B wasm, ${f(hashBrowser.size.wasmGzip)}
   call), so 10× means < 0.9 µs per tweet including SHA-256 in WebAssembly,
   which has no SHA instructions — \`contentHash("")\` alone (one compression
   plus the call) costs 0.55 µs and a 280-byte tweet is five compressions.
-- The bundle was 100 KB gzipped; hand-written \`js_sys\` conversions instead
-  of serde-wasm-bindgen (−12 KB), numbers in messages through ryu's small
-  tables instead of core's float formatting (−3 KB), no map-collecting sorts
-  (−4 KB) and no Lua sources in the browser package (−5 KB; a page cannot be
-  a Redis client) brought it to the figure above. What remains (\`twiggy top\`,
-  raw sizes): code ~133 KB → 55 KB gzipped — core::fmt for the error
-  messages (13 KB), key building and classification (11 KB), the normalizer
-  (9 KB), SHA-256 (8 KB), dlmalloc (7 KB), the exported wrappers with their
-  inlined conversions; data ~36 KB → 18 KB gzipped — std's lowercase table
-  (11.7 KB, which \`toLowerCase\` parity needs), the catalog and the messages.
-  A smaller allocator (~−3.5 KB gzipped) and our own range-delta case table
-  in place of std's (~−5 KB) would still leave ~66 KB: with every export, its
-  messages and the catalog, 60 KB is below this module's floor.
-  \`opt-level = "z"\` and \`wasm-opt -Oz\` each change it by < 2% and cost
-  speed, so the profile stays \`3\`.
+- The bundle was 100 KB gzipped at the start of this round; hand-written
+  \`js_sys\` conversions instead of serde-wasm-bindgen (−12 KB), numbers in
+  messages through ryu's small tables instead of core's float formatting
+  (−3 KB), no map-collecting sorts (−4 KB), no Lua sources in the browser
+  package (−5 KB; a page cannot be a Redis client), WebAssembly SIMD (−2 KB)
+  and talc instead of dlmalloc (−2 KB) brought it to the figure above. What
+  remains (\`twiggy top\`, raw sizes): code ~122 KB → ~52 KB gzipped — core::fmt
+  for the error messages (~13 KB), the normalizer (~10 KB), key building and
+  classification (~11 KB), JS-exact number formatting (ryu, 6 KB), the
+  exported wrappers with their inlined conversions (~30 KB); data ~36 KB →
+  ~18 KB gzipped — std's lowercase table (11.7 KB, which \`toLowerCase\` parity
+  needs), the catalog and the messages. Our own range-delta case table would
+  save ~5 KB more; 60 KB would also need messages without formatting, i.e.
+  errors a user cannot act on. \`opt-level = "z"\` and \`wasm-opt -Oz\` each
+  change the size by < 2% and cost speed, so the profile stays \`3\`.
 
 ## Beta sampling: native and napi vs @stdlib/random-base-beta
 
