@@ -195,8 +195,10 @@ draws are bit-identical in every runtime.
 a 200-byte payload; push = pipelined adds (ours: \`queue_push\` calls 1,000 in
 flight; BullMQ: \`addBulk\` of 1,000), then process = C consumers leasing
 (30 s lease/lock) and completing every item (ours: the Rust client the worker
-uses, where each ack reserves the next item in the same script call; BullMQ: a
-\`Worker\` with \`concurrency: C\` and \`removeOnComplete\`); end to end = items ÷
+uses, where each ack reserves the next item in the same script call, on one
+thread like BullMQ's Node client — a second client thread would take CPU from
+redis-server on these two cores; BullMQ: a \`Worker\` with \`concurrency: C\` and
+\`removeOnComplete\`); end to end = items ÷
 (push time + process time). Medians of 3 runs. The ceiling is
 \`redis-benchmark -c C EVALSHA\` of \`return 1\` on the same server.
 

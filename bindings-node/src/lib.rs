@@ -3,16 +3,17 @@
 //! `code` is the core's stable code (e.g. `INVALID_PRIORITY`). Lone UTF-16
 //! surrogates in strings arrive as U+FFFD, as in Node's own `createHash().update(str)`.
 
+mod arg;
 mod text;
 mod types;
 
-use napi::bindgen_prelude::{Either, Float64ArraySlice, Null};
+use arg::Arg;
+use napi::bindgen_prelude::{Either, Float64ArraySlice, Null, Unknown};
 use napi::Result;
 use napi_derive::napi;
-use std::collections::HashMap;
 use text::Text;
 use types::*;
-use xbot_core::api;
+use xbot_core::{api, args};
 
 fn err(e: xbot_core::Error) -> napi::Error<&'static str> {
     napi::Error::new(e.code(), e.to_string())
@@ -40,33 +41,38 @@ pub fn content_hash_batch(texts: Vec<Text>) -> Vec<String> {
 /// A catalog key: `buildKey('cache.tweet', {tweetId: '42'}, {prefix: 'prod:'})`
 /// → `{key: 'prod:cache:tweet:42', family: 'cache.tweet', ttlSeconds: 86400, redisType: 'string'}`.
 /// Numbers are accepted for parameters when they are safe integers.
-#[napi]
+#[napi(
+    ts_args_type = "family: string, params?: Record<string, string | number> | undefined | null, options?: KeyOptions | undefined | null"
+)]
 pub fn build_key(
     family: String,
-    params: Option<HashMap<String, Either<String, f64>>>,
-    options: Option<KeyOptions>,
+    params: Option<Unknown>,
+    options: Option<Unknown>,
 ) -> Result<BuiltKey, &'static str> {
-    let params = params.map(|p| p.into_iter().map(|(k, v)| (k, param_value(v))).collect());
-    api::build_key(&family, params, options.map(Into::into))
+    let params = args::params(params.map(Arg::from)).map_err(err)?;
+    let options = args::key_options(options.map(Arg::from)).map_err(err)?;
+    api::build_key(&family, params, options)
         .map(Into::into)
         .map_err(err)
 }
 
 /// The generic helper: prefix + parts joined by `:` (empty parts, `:` inside a
 /// part, whitespace and control characters are errors).
-#[napi]
-pub fn key(parts: Vec<String>, options: Option<KeyOptions>) -> Result<String, &'static str> {
-    api::key(&parts, options.map(Into::into)).map_err(err)
+#[napi(ts_args_type = "parts: Array<string>, options?: KeyOptions | undefined | null")]
+pub fn key(parts: Vec<String>, options: Option<Unknown>) -> Result<String, &'static str> {
+    let options = args::key_options(options.map(Arg::from)).map_err(err)?;
+    api::key(&parts, options).map_err(err)
 }
 
 /// The family and parameters a key was built from, or `null` for a non-catalog key.
 /// Without `options.prefix`, the key's first segment is taken as its prefix.
-#[napi]
+#[napi(ts_args_type = "key: string, options?: KeyOptions | undefined | null")]
 pub fn classify_key(
     key: String,
-    options: Option<KeyOptions>,
+    options: Option<Unknown>,
 ) -> Result<Either<ClassifiedKey, Null>, &'static str> {
-    let found = api::classify_key(&key, options.map(Into::into)).map_err(err)?;
+    let options = args::key_options(options.map(Arg::from)).map_err(err)?;
+    let found = api::classify_key(&key, options).map_err(err)?;
     Ok(found.map_or(Either::B(Null), |c| Either::A(c.into())))
 }
 
@@ -134,28 +140,28 @@ pub fn sample_beta_into(
 
 /// One Thompson-sampling choice: one draw per arm (input order, one seeded
 /// stream), the largest wins (the first on a tie).
-#[napi]
-pub fn thompson_select(arms: Vec<Arm>, seed: f64) -> Result<Selection, &'static str> {
-    let arms: Vec<_> = arms.into_iter().map(Into::into).collect();
+#[napi(ts_args_type = "arms: Array<Arm>, seed: number")]
+pub fn thompson_select(arms: Unknown, seed: f64) -> Result<Selection, &'static str> {
+    let arms = args::arms(&Arg::from(arms)).map_err(err)?;
     api::thompson_select(&arms, seed)
         .map(Into::into)
         .map_err(err)
 }
 
 /// `sigmoid(bias + Σ weights[f]·features[f])`; features without a weight count 0.
-#[napi]
-pub fn logistic_score(
-    weights: LogisticWeights,
-    features: HashMap<String, f64>,
-) -> Result<f64, &'static str> {
-    api::logistic_score(&weights.into(), &features.into_iter().collect()).map_err(err)
+#[napi(ts_args_type = "weights: LogisticWeights, features: Record<string, number>")]
+pub fn logistic_score(weights: Unknown, features: Unknown) -> Result<f64, &'static str> {
+    let model = args::logistic_model(&Arg::from(weights)).map_err(err)?;
+    let features = args::numbers("features", &Arg::from(features)).map_err(err)?;
+    api::logistic_score(&model, &features).map_err(err)
 }
 
 /// The seven keys of `queue` in the order every queue script takes them
 /// (ready, items, meta, inflight, delayed, dead, seq): pass them as KEYS.
-#[napi]
-pub fn queue_keys(queue: String, options: Option<KeyOptions>) -> Result<Vec<String>, &'static str> {
-    api::queue_keys(&queue, options.map(Into::into)).map_err(err)
+#[napi(ts_args_type = "queue: string, options?: KeyOptions | undefined | null")]
+pub fn queue_keys(queue: String, options: Option<Unknown>) -> Result<Vec<String>, &'static str> {
+    let options = args::key_options(options.map(Arg::from)).map_err(err)?;
+    api::queue_keys(&queue, options).map_err(err)
 }
 
 /// The Lua scripts of the Redis protocol, ready for ioredis

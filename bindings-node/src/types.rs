@@ -3,7 +3,7 @@
 use napi::bindgen_prelude::{Either, Null};
 use napi_derive::napi;
 use std::collections::HashMap;
-use xbot_core::{api, bandit, keys, model, queue, scripts};
+use xbot_core::{bandit, keys, queue, scripts};
 
 /// `null` (not `undefined`) for an absent number, as the wasm package returns.
 /// (Spelled out as `Either<f64, Null>` in signatures: napi writes the Rust type into `index.d.ts`.)
@@ -11,29 +11,13 @@ pub fn or_null(v: Option<u64>) -> Either<f64, Null> {
     v.map_or(Either::B(Null), |n| Either::A(n as f64))
 }
 
-/// A key parameter: a string, or a number (must be a safe integer).
-pub fn param_value(v: Either<String, f64>) -> api::ParamValue {
-    match v {
-        Either::A(s) => api::ParamValue::Str(s),
-        Either::B(n) => api::ParamValue::Num(n),
-    }
-}
-
 /// Where keys live: `prefix` (`app:`, `stg:`, `prod:` or your own, ending in `:`)
 /// and/or `env` (`production`, `staging`, `development`).
 #[napi(object)]
+#[expect(dead_code, reason = "the TypeScript shape only: xbot_core::args reads the argument")]
 pub struct KeyOptions {
     pub prefix: Option<String>,
     pub env: Option<String>,
-}
-
-impl From<KeyOptions> for api::KeyOptions {
-    fn from(o: KeyOptions) -> Self {
-        api::KeyOptions {
-            prefix: o.prefix,
-            env: o.env,
-        }
-    }
 }
 
 /// A built key with its family, TTL (`null` = never expires) and Redis type.
@@ -156,20 +140,11 @@ impl From<queue::DecodedScore> for DecodedScore {
 
 /// A bandit arm: an id and its Beta(alpha, beta) posterior.
 #[napi(object)]
+#[expect(dead_code, reason = "the TypeScript shape only: xbot_core::args reads the argument")]
 pub struct Arm {
     pub id: String,
     pub alpha: f64,
     pub beta: f64,
-}
-
-impl From<Arm> for bandit::Arm {
-    fn from(a: Arm) -> Self {
-        bandit::Arm {
-            id: a.id,
-            alpha: a.alpha,
-            beta: a.beta,
-        }
-    }
 }
 
 /// The chosen arm, its index, and one draw per arm in input order.
@@ -192,18 +167,10 @@ impl From<bandit::Selection> for Selection {
 
 /// Logistic-regression coefficients: `{bias, weights: {feature: weight}}`.
 #[napi(object)]
+#[expect(dead_code, reason = "the TypeScript shape only: xbot_core::args reads the argument")]
 pub struct LogisticWeights {
     pub bias: Option<f64>,
     pub weights: HashMap<String, f64>,
-}
-
-impl From<LogisticWeights> for model::LogisticModel {
-    fn from(w: LogisticWeights) -> Self {
-        model::LogisticModel {
-            bias: w.bias.unwrap_or(0.0),
-            weights: w.weights.into_iter().collect(),
-        }
-    }
 }
 
 /// One Lua script of the protocol. Its header comment lists KEYS and ARGV.

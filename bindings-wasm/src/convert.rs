@@ -1,11 +1,11 @@
-//! JS values ↔ core types, written out by hand with `js_sys`: a generic
-//! serde bridge cost ~40 KB of the bundle for these few shapes. Bad shapes are
-//! `INVALID_JSON` errors that name the argument and the field.
+//! JS values ↔ core types, written out by hand with `js_sys` (a generic serde
+//! bridge cost ~12 KB gzipped of the bundle for these few shapes). Arguments
+//! are read by `xbot_core::args` through [`JsArg`], as the napi package does.
 
 use js_sys::{Array, Object, Reflect};
-use std::collections::BTreeMap;
 use wasm_bindgen::{JsCast, JsValue};
-use xbot_core::{api, bandit, keys, model, Error};
+use xbot_core::args::{JsArg, JsKind};
+use xbot_core::{bandit, keys, Error};
 
 /// A JS `Error` whose `code` is the core's stable error code.
 pub fn err(e: Error) -> JsValue {
@@ -14,153 +14,61 @@ pub fn err(e: Error) -> JsValue {
     js.into()
 }
 
-fn invalid(what: &'static str, reason: String) -> JsValue {
-    err(Error::InvalidJson { what, reason })
-}
+/// [`JsArg`] over wasm-bindgen values: the core reads object-valued
+/// arguments through it, with the same checks and messages as the napi package.
+pub struct Js(pub JsValue);
 
-/// `null` and `undefined` both mean "not given".
-pub fn given(v: Option<JsValue>) -> Option<JsValue> {
-    v.filter(|v| !v.is_null() && !v.is_undefined())
-}
-
-/// How a value reads in a message: `null`, `array`, or its `typeof`.
-fn kind(v: &JsValue) -> String {
-    if v.is_null() {
-        "null".into()
-    } else if Array::is_array(v) {
-        "array".into()
-    } else {
-        v.js_typeof().as_string().unwrap_or_default()
-    }
-}
-
-/// The own enumerable `[name, value]` pairs of a plain object.
-fn entries(what: &'static str, v: &JsValue) -> Result<Vec<(String, JsValue)>, JsValue> {
-    if !v.is_object() || Array::is_array(v) {
-        return Err(invalid(
-            what,
-            format!("expected an object, got {}", kind(v)),
-        ));
-    }
-    Ok(Object::entries(v.unchecked_ref())
-        .iter()
-        .map(|pair| {
-            let pair: Array = pair.unchecked_into();
-            (pair.get(0).as_string().unwrap_or_default(), pair.get(1))
-        })
-        .collect())
-}
-
-fn number(what: &'static str, field: &str, v: &JsValue) -> Result<f64, JsValue> {
-    v.as_f64()
-        .ok_or_else(|| invalid(what, format!("`{field}` must be a number, got {}", kind(v))))
-}
-
-/// `{prefix?, env?}`; an unknown field is an error, so a typo is not ignored.
-pub fn key_options(v: Option<JsValue>) -> Result<Option<api::KeyOptions>, JsValue> {
-    let Some(v) = given(v) else { return Ok(None) };
-    let mut options = api::KeyOptions::default();
-    for (name, value) in entries("options", &v)? {
-        let slot = match name.as_str() {
-            "prefix" => &mut options.prefix,
-            "env" => &mut options.env,
-            _ => {
-                return Err(invalid(
-                    "options",
-                    format!("unknown field `{name}`, expected `prefix` or `env`"),
-                ))
+impl JsArg for Js {
+    fn kind(&self) -> JsKind {
+        let v = &self.0;
+        if v.is_undefined() {
+            JsKind::Undefined
+        } else if v.is_null() {
+            JsKind::Null
+        } else if Array::is_array(v) {
+            JsKind::Array
+        } else {
+            match v.js_typeof().as_string().as_deref() {
+                Some("boolean") => JsKind::Boolean,
+                Some("number") => JsKind::Number,
+                Some("string") => JsKind::String,
+                Some("object") => JsKind::Object,
+                Some("function") => JsKind::Function,
+                _ => JsKind::Other,
             }
-        };
-        *slot = match given(Some(value)) {
-            None => None,
-            Some(s) => Some(s.as_string().ok_or_else(|| {
-                invalid(
-                    "options",
-                    format!("`{name}` must be a string, got {}", kind(&s)),
-                )
-            })?),
-        };
-    }
-    Ok(Some(options))
-}
-
-/// `Record<string, string | number>`.
-pub fn params(v: Option<JsValue>) -> Result<Option<BTreeMap<String, api::ParamValue>>, JsValue> {
-    let Some(v) = given(v) else { return Ok(None) };
-    let mut out = BTreeMap::new();
-    for (name, value) in entries("params", &v)? {
-        let value = match (value.as_string(), value.as_f64()) {
-            (Some(s), _) => api::ParamValue::Str(s),
-            (_, Some(n)) => api::ParamValue::Num(n),
-            _ => {
-                return Err(invalid(
-                    "params",
-                    format!(
-                        "`{name}` must be a string or a number, got {}",
-                        kind(&value)
-                    ),
-                ))
-            }
-        };
-        out.insert(name, value);
-    }
-    Ok(Some(out))
-}
-
-/// `[{id, alpha, beta}, ...]`.
-pub fn arms(v: &JsValue) -> Result<Vec<bandit::Arm>, JsValue> {
-    const WHAT: &str = "arms ([{id, alpha, beta}, ...])";
-    if !Array::is_array(v) {
-        return Err(invalid(WHAT, format!("expected an array, got {}", kind(v))));
-    }
-    let field = |arm: &JsValue, name: &str| Reflect::get(arm, &name.into()).unwrap_or_default();
-    Array::from(v)
-        .iter()
-        .enumerate()
-        .map(|(i, arm)| {
-            if !arm.is_object() {
-                return Err(invalid(
-                    WHAT,
-                    format!("arm {i} is {}, not an object", kind(&arm)),
-                ));
-            }
-            let id = field(&arm, "id");
-            Ok(bandit::Arm {
-                id: id.as_string().ok_or_else(|| {
-                    invalid(
-                        WHAT,
-                        format!("arm {i}: `id` must be a string, got {}", kind(&id)),
-                    )
-                })?,
-                alpha: number(WHAT, "alpha", &field(&arm, "alpha"))?,
-                beta: number(WHAT, "beta", &field(&arm, "beta"))?,
-            })
-        })
-        .collect()
-}
-
-/// `Record<string, number>`.
-pub fn numbers(what: &'static str, v: &JsValue) -> Result<BTreeMap<String, f64>, JsValue> {
-    let mut out = BTreeMap::new();
-    for (name, value) in entries(what, v)? {
-        let n = number(what, &name, &value)?;
-        out.insert(name, n);
-    }
-    Ok(out)
-}
-
-/// `{bias?, weights?}` (both default to zero / none).
-pub fn logistic_model(v: &JsValue) -> Result<model::LogisticModel, JsValue> {
-    const WHAT: &str = "weights ({bias, weights})";
-    let mut m = model::LogisticModel::default();
-    for (name, value) in entries(WHAT, v)? {
-        match name.as_str() {
-            "bias" => m.bias = number(WHAT, "bias", &value)?,
-            "weights" => m.weights = numbers(WHAT, &value)?,
-            _ => {}
         }
     }
-    Ok(m)
+
+    fn string(&self) -> Option<String> {
+        self.0.as_string()
+    }
+
+    fn number(&self) -> Option<f64> {
+        self.0.as_f64()
+    }
+
+    fn entries(&self) -> Vec<(String, Self)> {
+        Object::entries(self.0.unchecked_ref())
+            .iter()
+            .map(|pair| {
+                let pair: Array = pair.unchecked_into();
+                (pair.get(0).as_string().unwrap_or_default(), Js(pair.get(1)))
+            })
+            .collect()
+    }
+
+    fn elements(&self) -> Vec<Self> {
+        Array::from(&self.0).iter().map(Js).collect()
+    }
+
+    fn get(&self, name: &str) -> Self {
+        Js(Reflect::get(&self.0, &name.into()).unwrap_or_default())
+    }
+}
+
+/// An optional argument as the core reads it.
+pub fn opt(v: Option<JsValue>) -> Option<Js> {
+    v.map(Js)
 }
 
 /// A plain object built field by field.

@@ -10,9 +10,9 @@ mod convert;
 #[global_allocator]
 static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-use convert::{err, Obj};
+use convert::{err, Js, Obj};
 use wasm_bindgen::prelude::*;
-use xbot_core::api;
+use xbot_core::{api, args};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = r#"
@@ -87,12 +87,10 @@ pub fn build_key(
     >,
     #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    let built = api::build_key(
-        family,
-        convert::params(params)?,
-        convert::key_options(options)?,
-    );
-    Ok(convert::built_key(built.map_err(err)?))
+    let params = args::params(convert::opt(params)).map_err(err)?;
+    let options = args::key_options(convert::opt(options)).map_err(err)?;
+    let built = api::build_key(family, params, options).map_err(err)?;
+    Ok(convert::built_key(built))
 }
 
 /// The generic helper: prefix + parts joined by `:`.
@@ -101,7 +99,11 @@ pub fn key(
     parts: Vec<String>,
     #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: Option<JsValue>,
 ) -> Result<String, JsValue> {
-    api::key(&parts, convert::key_options(options)?).map_err(err)
+    api::key(
+        &parts,
+        args::key_options(convert::opt(options)).map_err(err)?,
+    )
+    .map_err(err)
 }
 
 /// The family and parameters of a key, or `null` for a non-catalog key.
@@ -110,7 +112,8 @@ pub fn classify_key(
     key: &str,
     #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    let found = api::classify_key(key, convert::key_options(options)?).map_err(err)?;
+    let found = api::classify_key(key, args::key_options(convert::opt(options)).map_err(err)?)
+        .map_err(err)?;
     Ok(convert::classified(found))
 }
 
@@ -172,7 +175,8 @@ pub fn thompson_select(
     #[wasm_bindgen(unchecked_param_type = "Arm[]")] arms: JsValue,
     seed: f64,
 ) -> Result<JsValue, JsValue> {
-    let selection = api::thompson_select(&convert::arms(&arms)?, seed).map_err(err)?;
+    let selection =
+        api::thompson_select(&args::arms(&Js(arms)).map_err(err)?, seed).map_err(err)?;
     Ok(convert::selection(selection))
 }
 
@@ -182,8 +186,9 @@ pub fn logistic_score(
     #[wasm_bindgen(unchecked_param_type = "LogisticWeights")] weights: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Record<string, number>")] features: JsValue,
 ) -> Result<f64, JsValue> {
-    let model = convert::logistic_model(&weights)?;
-    api::logistic_score(&model, &convert::numbers("features", &features)?).map_err(err)
+    let model = args::logistic_model(&Js(weights)).map_err(err)?;
+    let features = args::numbers("features", &Js(features)).map_err(err)?;
+    api::logistic_score(&model, &features).map_err(err)
 }
 
 /// The seven keys of `queue` in the order every queue script takes them.
@@ -192,5 +197,9 @@ pub fn queue_keys(
     queue: &str,
     #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: Option<JsValue>,
 ) -> Result<Vec<String>, JsValue> {
-    api::queue_keys(queue, convert::key_options(options)?).map_err(err)
+    api::queue_keys(
+        queue,
+        args::key_options(convert::opt(options)).map_err(err)?,
+    )
+    .map_err(err)
 }

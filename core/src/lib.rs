@@ -3,6 +3,7 @@
 //! the native runner, the napi addon and WebAssembly.
 //!
 //! - [`api`]: the pure API as JavaScript calls it (used by both bindings).
+//! - [`args`]: object-valued JS arguments, read alike by both bindings.
 //! - [`keys`]: prefixes, environments, the key catalog, build and classify.
 //! - [`content`]: JS-exact normalization, SHA-256, dedup keys.
 //! - [`queue`]: items, scores, retry policy.
@@ -12,6 +13,7 @@
 //! - [`time`]: UTC buckets and ISO-8601 timestamps.
 
 pub mod api;
+pub mod args;
 pub mod bandit;
 pub mod content;
 mod error;

@@ -1,9 +1,9 @@
 // Error messages: numbers read as JavaScript's String(x) in every backend,
-// and the browser package names a badly shaped argument (INVALID_JSON) with
-// the field at fault. (The napi package's shape errors come from napi-rs.)
+// and a badly shaped argument is an INVALID_JSON error naming the field at
+// fault, with the same message in both packages (xbot_core::args).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { backends, loadWasm } from './backends.mjs';
+import { backends } from './backends.mjs';
 import { mulberry32 } from './reference.mjs';
 
 const thrown = (f) => {
@@ -46,26 +46,40 @@ for (const [name, api] of await backends()) {
   });
 }
 
-test('wasm: badly shaped arguments are INVALID_JSON errors naming the field', async () => {
-  const web = await loadWasm();
-  const cases = [
-    [() => web.buildKey('cache.tweet', { tweetId: true }), /`tweetId` must be a string or a number, got boolean/],
-    [() => web.buildKey('cache.tweet', [1]), /params: expected an object, got array/],
-    [() => web.buildKey('cache.tweet', { tweetId: '1' }, { prefx: 'a:' }), /unknown field `prefx`, expected `prefix` or `env`/],
-    [() => web.key(['a'], { prefix: 5 }), /`prefix` must be a string, got number/],
-    [() => web.thompsonSelect('nope', 1), /expected an array, got string/],
-    [() => web.thompsonSelect([{ id: 'a', alpha: '1', beta: 1 }], 1), /`alpha` must be a number, got string/],
-    [() => web.thompsonSelect([null], 1), /arm 0 is null, not an object/],
-    [() => web.logisticScore({ weights: { a: 'x' } }, {}), /`a` must be a number, got string/],
-    [() => web.logisticScore({ bias: 1 }, { f: null }), /features: `f` must be a number, got null/],
-  ];
-  for (const [call, message] of cases) {
-    const e = thrown(call);
-    assert.equal(e.code, 'INVALID_JSON', e.message);
-    assert.match(e.message, message);
-  }
-  // Absent options and params are fine; unknown arm fields are ignored.
-  assert.equal(web.buildKey('tweets.recent', null, undefined).key, 'app:tweets:recent');
-  assert.equal(web.thompsonSelect([{ id: 'a', alpha: 1, beta: 1, note: 'x' }], 1).id, 'a');
-  assert.equal(web.logisticScore({}, {}), 0.5);
+/** Calls with a bad shape, each with the part of the message that names the fault. */
+const badShapes = (api) => [
+  [() => api.buildKey('cache.tweet', { tweetId: true }), /`tweetId` must be a string or a number, got boolean/],
+  [() => api.buildKey('cache.tweet', [1]), /params: expected an object, got array/],
+  [() => api.buildKey('cache.tweet', { tweetId: '1' }, { prefx: 'a:' }), /unknown field `prefx`, expected `prefix` or `env`/],
+  [() => api.key(['a'], { prefix: 5 }), /`prefix` must be a string, got number/],
+  [() => api.queueKeys('pending_posts', { env: 'prod', prefx: 'x:' }), /unknown field `prefx`/],
+  [() => api.classifyKey('app:tweets:recent', 'app:'), /expected an object, got string/],
+  [() => api.thompsonSelect('nope', 1), /expected an array, got string/],
+  [() => api.thompsonSelect([{ id: 'a', alpha: '1', beta: 1 }], 1), /arm 0: `alpha` must be a number, got string/],
+  [() => api.thompsonSelect([{ id: 7, alpha: 1, beta: 1 }], 1), /arm 0: `id` must be a string, got number/],
+  [() => api.thompsonSelect([null], 1), /arm 0 is null, not an object/],
+  [() => api.logisticScore({ weights: { a: 'x' } }, {}), /`a` must be a number, got string/],
+  [() => api.logisticScore({ bias: 1 }, { f: null }), /features: `f` must be a number, got null/],
+];
+
+const all = await backends();
+for (const [name, api] of all) {
+  test(`${name}: badly shaped arguments are INVALID_JSON errors naming the field`, () => {
+    for (const [call, message] of badShapes(api)) {
+      const e = thrown(call);
+      assert.equal(e.code, 'INVALID_JSON', e.message);
+      assert.match(e.message, message);
+    }
+    // Absent options and params are fine; unknown arm and model fields are ignored.
+    assert.equal(api.buildKey('tweets.recent', null, undefined).key, 'app:tweets:recent');
+    assert.equal(api.buildKey('cache.tweet', { tweetId: 42 }, { prefix: 'prod:' }).key, 'prod:cache:tweet:42');
+    assert.equal(api.thompsonSelect([{ id: 'a', alpha: 1, beta: 1, note: 'x' }], 1).id, 'a');
+    assert.equal(api.logisticScore({ weights: { f: 0 }, note: 1 }, { f: 3 }), 0.5);
+  });
+}
+
+test('both packages give the same message for every bad shape', { skip: all.length < 2 }, () => {
+  const [[, a], [, b]] = all;
+  const messages = (api) => badShapes(api).map(([call]) => thrown(call).message);
+  assert.deepEqual(messages(a), messages(b));
 });
