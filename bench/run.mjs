@@ -219,9 +219,9 @@ ${f(c16.ours.server.commandsPerCall, 1)} Redis commands inside it (server TIME,
 promotion of due items, the lease, the owner token, the ack's cleanup, the
 tie-break read when more than 16 items share a millisecond), against a few µs
 for \`return 1\`; about three quarters of that is the script engine itself
-(call setup and the glue around each \`redis.call\`), not the commands. Two bounds meet at concurrency 16 on two
-shared vCPUs: our client at concurrency 32 processes
-${f(queue.c32.processPerSec)} items/s vs ${f(c16.ours.processPerSec)} at 16, so at 16 the consumers
+(call setup and the glue around each \`redis.call\`), not the commands. Two
+bounds meet at concurrency 16 on two shared vCPUs: our client at concurrency
+32 processes ${f(queue.c32.process)} items/s vs ${f(c16.ours.process)} at 16, so at 16 the consumers
 wait on round trips (each one a wake-up of the client and of redis-server,
 which share the two cores; \`perf\` on the client shows scheduler switches,
 malloc/memmove and the RESP parser on top, no hot spot of ours), and at 32 the
