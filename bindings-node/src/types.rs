@@ -14,7 +14,7 @@ pub fn or_null(v: Option<u64>) -> Either<f64, Null> {
 /// Where keys live: `prefix` (`app:`, `stg:`, `prod:` or your own, ending in `:`)
 /// and/or `env` (`production`, `staging`, `development`).
 #[napi(object)]
-#[expect(dead_code, reason = "the TypeScript shape only: xbot_core::args reads the argument")]
+#[expect(dead_code, reason = "TypeScript shape only; xbot_core::args reads it")]
 pub struct KeyOptions {
     pub prefix: Option<String>,
     pub env: Option<String>,
@@ -140,7 +140,7 @@ impl From<queue::DecodedScore> for DecodedScore {
 
 /// A bandit arm: an id and its Beta(alpha, beta) posterior.
 #[napi(object)]
-#[expect(dead_code, reason = "the TypeScript shape only: xbot_core::args reads the argument")]
+#[expect(dead_code, reason = "TypeScript shape only; xbot_core::args reads it")]
 pub struct Arm {
     pub id: String,
     pub alpha: f64,
@@ -167,7 +167,7 @@ impl From<bandit::Selection> for Selection {
 
 /// Logistic-regression coefficients: `{bias, weights: {feature: weight}}`.
 #[napi(object)]
-#[expect(dead_code, reason = "the TypeScript shape only: xbot_core::args reads the argument")]
+#[expect(dead_code, reason = "TypeScript shape only; xbot_core::args reads it")]
 pub struct LogisticWeights {
     pub bias: Option<f64>,
     pub weights: HashMap<String, f64>,
