@@ -2,7 +2,7 @@
 //! dead-letter listing. At-least-once delivery: a reserved item is leased, and
 //! an expired lease hands the item back (counted as a failed attempt).
 
-use super::{new_item_id, now_ms, random_hex};
+use super::{lease_token, new_item_id, now_ms};
 use crate::error::{OpError, OpResult};
 use crate::redis::Redis;
 use redis::Value;
@@ -230,7 +230,7 @@ impl<'a> Queue<'a> {
         mut ack: Option<(&str, &str)>,
     ) -> OpResult<Option<Reserved>> {
         for _ in 0..16 {
-            let token = random_hex();
+            let token = lease_token();
             let mut args = vec![
                 lease_ms.to_string(),
                 token.clone(),
