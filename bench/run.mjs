@@ -168,9 +168,10 @@ Bundle: ${f(hashBrowser.size.wasmBytes)} B wasm, ${f(hashBrowser.size.wasmGzip)}
   classification (~11 KB), JS-exact number formatting (ryu, 6 KB), the
   exported wrappers with their inlined conversions (~30 KB); data ~36 KB →
   ~18 KB gzipped — std's lowercase table (11.7 KB, which \`toLowerCase\` parity
-  needs), the catalog and the messages. Our own range-delta case table would
-  save ~5 KB more; 60 KB would also need messages without formatting, i.e.
-  errors a user cannot act on. \`opt-level = "z"\` and \`wasm-opt -Oz\` each
+  needs), the catalog and the messages. Our own range-delta case table could
+  save ~5 KB more, but only with our own Final_Sigma context rules too (the
+  case-ignorable data std's \`str::to_lowercase\` uses is private); 60 KB would
+  also need messages without formatting, i.e. errors a user cannot act on. \`opt-level = "z"\` and \`wasm-opt -Oz\` each
   change the size by < 2% and cost speed, so the profile stays \`3\`.
 
 ## Beta sampling: native and napi vs @stdlib/random-base-beta
