@@ -19,6 +19,11 @@ fn err(e: xbot_core::Error) -> napi::Error<&'static str> {
     napi::Error::new(e.code(), e.to_string())
 }
 
+/// The `options` argument of the key functions.
+fn key_options(v: Option<Unknown>) -> Result<Option<api::KeyOptions>, &'static str> {
+    args::key_options(v.map(Arg::from)).map_err(err)
+}
+
 /// `text.toLowerCase().replace(/\s+/g, ' ').trim()`, exactly as JavaScript does it.
 #[napi(ts_args_type = "text: string")]
 pub fn normalize_content(text: Text) -> String {
@@ -50,7 +55,7 @@ pub fn build_key(
     options: Option<Unknown>,
 ) -> Result<BuiltKey, &'static str> {
     let params = args::params(params.map(Arg::from)).map_err(err)?;
-    let options = args::key_options(options.map(Arg::from)).map_err(err)?;
+    let options = key_options(options)?;
     api::build_key(&family, params, options)
         .map(Into::into)
         .map_err(err)
@@ -60,7 +65,7 @@ pub fn build_key(
 /// part, whitespace and control characters are errors).
 #[napi(ts_args_type = "parts: Array<string>, options?: KeyOptions | undefined | null")]
 pub fn key(parts: Vec<String>, options: Option<Unknown>) -> Result<String, &'static str> {
-    let options = args::key_options(options.map(Arg::from)).map_err(err)?;
+    let options = key_options(options)?;
     api::key(&parts, options).map_err(err)
 }
 
@@ -71,7 +76,7 @@ pub fn classify_key(
     key: String,
     options: Option<Unknown>,
 ) -> Result<Either<ClassifiedKey, Null>, &'static str> {
-    let options = args::key_options(options.map(Arg::from)).map_err(err)?;
+    let options = key_options(options)?;
     let found = api::classify_key(&key, options).map_err(err)?;
     Ok(found.map_or(Either::B(Null), |c| Either::A(c.into())))
 }
@@ -160,7 +165,7 @@ pub fn logistic_score(weights: Unknown, features: Unknown) -> Result<f64, &'stat
 /// (ready, items, meta, inflight, delayed, dead, seq): pass them as KEYS.
 #[napi(ts_args_type = "queue: string, options?: KeyOptions | undefined | null")]
 pub fn queue_keys(queue: String, options: Option<Unknown>) -> Result<Vec<String>, &'static str> {
-    let options = args::key_options(options.map(Arg::from)).map_err(err)?;
+    let options = key_options(options)?;
     api::queue_keys(&queue, options).map_err(err)
 }
 

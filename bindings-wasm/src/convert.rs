@@ -71,6 +71,11 @@ pub fn opt(v: Option<JsValue>) -> Option<Js> {
     v.map(Js)
 }
 
+/// The `options` argument of the key functions.
+pub fn key_options(v: Option<JsValue>) -> Result<Option<xbot_core::api::KeyOptions>, JsValue> {
+    xbot_core::args::key_options(opt(v)).map_err(err)
+}
+
 /// A plain object built field by field.
 pub struct Obj(Object);
 

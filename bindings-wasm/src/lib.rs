@@ -88,7 +88,7 @@ pub fn build_key(
     #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
     let params = args::params(convert::opt(params)).map_err(err)?;
-    let options = args::key_options(convert::opt(options)).map_err(err)?;
+    let options = convert::key_options(options)?;
     let built = api::build_key(family, params, options).map_err(err)?;
     Ok(convert::built_key(built))
 }
@@ -99,11 +99,7 @@ pub fn key(
     parts: Vec<String>,
     #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: Option<JsValue>,
 ) -> Result<String, JsValue> {
-    api::key(
-        &parts,
-        args::key_options(convert::opt(options)).map_err(err)?,
-    )
-    .map_err(err)
+    api::key(&parts, convert::key_options(options)?).map_err(err)
 }
 
 /// The family and parameters of a key, or `null` for a non-catalog key.
@@ -112,8 +108,7 @@ pub fn classify_key(
     key: &str,
     #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    let found = api::classify_key(key, args::key_options(convert::opt(options)).map_err(err)?)
-        .map_err(err)?;
+    let found = api::classify_key(key, convert::key_options(options)?).map_err(err)?;
     Ok(convert::classified(found))
 }
 
@@ -197,9 +192,5 @@ pub fn queue_keys(
     queue: &str,
     #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: Option<JsValue>,
 ) -> Result<Vec<String>, JsValue> {
-    api::queue_keys(
-        queue,
-        args::key_options(convert::opt(options)).map_err(err)?,
-    )
-    .map_err(err)
+    api::queue_keys(queue, convert::key_options(options)?).map_err(err)
 }

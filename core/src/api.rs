@@ -4,12 +4,10 @@
 
 use crate::error::{num, Error, Result};
 use crate::{bandit, content, keys, model, queue};
-use serde::Deserialize;
 use std::collections::BTreeMap;
 
-/// `{prefix?, env?}` (unknown fields are an error, so a typo is not ignored).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `{prefix?, env?}`, as [`crate::args::key_options`] reads it from JS.
+#[derive(Debug, Clone, Default)]
 pub struct KeyOptions {
     pub prefix: Option<String>,
     pub env: Option<String>,
@@ -22,8 +20,7 @@ impl KeyOptions {
 }
 
 /// A parameter value: a string, or a number that is a safe integer.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum ParamValue {
     Str(String),
     Num(f64),
@@ -141,46 +138,29 @@ pub fn scripts() -> &'static [crate::scripts::LuaScript] {
     crate::scripts::SCRIPTS
 }
 
-/// Parses a JSON argument (for bindings that receive objects as JSON).
-pub fn from_json<T: serde::de::DeserializeOwned>(
-    what: &'static str,
-    v: serde_json::Value,
-) -> Result<T> {
-    serde_json::from_value(v).map_err(|e| Error::InvalidJson {
-        what,
-        reason: e.to_string(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+
+    fn tweet_id(n: f64) -> Option<BTreeMap<String, ParamValue>> {
+        Some([("tweetId".to_string(), ParamValue::Num(n))].into())
+    }
 
     #[test]
     fn params_accept_safe_integers() {
-        let p = from_json("params", json!({"tweetId": 42})).unwrap();
         assert_eq!(
-            build_key("cache.tweet", Some(p), None).unwrap().key,
+            build_key("cache.tweet", tweet_id(42.0), None).unwrap().key,
             "app:cache:tweet:42"
         );
-        for bad in [
-            json!({"tweetId": 1.5}),
-            json!({"tweetId": -1}),
-            json!({"tweetId": 1e300}),
-        ] {
-            let p = from_json("params", bad).unwrap();
+        for bad in [1.5, -1.0, 1e300] {
             assert_eq!(
-                build_key("cache.tweet", Some(p), None).unwrap_err().code(),
+                build_key("cache.tweet", tweet_id(bad), None)
+                    .unwrap_err()
+                    .code(),
                 "INVALID_PARAM"
             );
         }
-        assert_eq!(
-            from_json::<KeyOptions>("options", json!({"prefx": "a:"}))
-                .unwrap_err()
-                .code(),
-            "INVALID_JSON"
-        );
+        // An unknown option is refused: see `args::tests`.
     }
 
     #[test]

@@ -276,7 +276,9 @@ mod tests {
         assert_eq!((o.prefix.as_deref(), o.env), (Some("stg:"), None));
         assert!(key_options(Some(j(json!(null)))).unwrap().is_none());
         assert!(key_options::<J>(None).unwrap().is_none());
-        let e = message(key_options(Some(j(json!({"prefx": "a:"})))).unwrap_err());
+        let typo = key_options(Some(j(json!({"prefx": "a:"})))).unwrap_err();
+        assert_eq!(typo.code(), "INVALID_JSON");
+        let e = message(typo);
         assert!(
             e.contains("unknown field `prefx`, expected `prefix` or `env`"),
             "{e}"
