@@ -52,6 +52,9 @@ struct CaseTables {
     /// [`SMALL_TABLE_END`] when that is one two-byte character (nearly all of
     /// them), else `[0, 0]` (the general path).
     small: Box<[[u8; 2]]>,
+    /// Bit `cp` set for the letters (Lu, Ll, Lt) below U+0500: the blocks
+    /// whose Final_Sigma context [`sigma_neighbour`] decides itself.
+    letters: [u64; 0x500 / 64],
 }
 
 fn lowercase_is_identity(ch: char) -> bool {
@@ -83,9 +86,19 @@ fn case_tables() -> &'static CaseTables {
                 }
             })
             .collect();
+        let mut letters = [0u64; 0x500 / 64];
+        for ch in (0..0x500u32).filter_map(char::from_u32) {
+            if ch.is_lowercase()
+                || ch.is_uppercase()
+                || matches!(ch, '\u{1C5}' | '\u{1C8}' | '\u{1CB}' | '\u{1F2}')
+            {
+                letters[ch as usize / 64] |= 1 << (ch as u32 % 64);
+            }
+        }
         CaseTables {
             copy: copy.into_boxed_slice(),
             small,
+            letters,
         }
     })
 }
@@ -192,23 +205,8 @@ const ZWNBSP: char = '\u{FEFF}';
 /// decided here: ASCII, Latin-1 to Latin Extended-B, Greek, Cyrillic.
 fn sigma_neighbour(c: Option<char>) -> Option<bool> {
     let Some(c) = c else { return Some(false) };
-    // Lu, Ll or Lt, from a bitset built once (std's lookups are binary searches).
-    let letter = || {
-        static LETTERS: OnceLock<[u64; 0x500 / 64]> = OnceLock::new();
-        let bits = LETTERS.get_or_init(|| {
-            let mut bits = [0u64; 0x500 / 64];
-            for ch in (0..0x500u32).filter_map(char::from_u32) {
-                if ch.is_lowercase()
-                    || ch.is_uppercase()
-                    || matches!(ch, '\u{1C5}' | '\u{1C8}' | '\u{1CB}' | '\u{1F2}')
-                {
-                    bits[ch as usize / 64] |= 1 << (ch as u32 % 64);
-                }
-            }
-            bits
-        });
-        bits[c as usize / 64] >> (c as u32 % 64) & 1 == 1
-    };
+    // Lu, Ll or Lt (called only below U+0500).
+    let letter = || case_tables().letters[c as usize / 64] >> (c as u32 % 64) & 1 == 1;
     match c {
         // The only case-ignorable ASCII characters are ' . : ^ `.
         '\'' | '.' | ':' | '^' | '`' => None,
@@ -402,10 +400,10 @@ impl Collapser<'_> {
                 i = end;
                 continue;
             }
-            if !lower || tables.copies(ch as u32) {
+            // In lowercasing mode the fast paths above took every character
+            // that stays as it is or has a table mapping; the rest is std's.
+            if !lower {
                 push_small(self.out, &b[i..i + len]);
-            } else if let Some(l) = tables.small(ch as u32) {
-                self.out.extend_from_slice(&l);
             } else {
                 let mut tmp = [0u8; 4];
                 for l in ch.to_lowercase() {
