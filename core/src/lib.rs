@@ -6,6 +6,7 @@
 //! - [`args`]: object-valued JS arguments, read alike by both bindings.
 //! - [`keys`]: prefixes, environments, the key catalog, build and classify.
 //! - [`content`]: JS-exact normalization, SHA-256, dedup keys.
+//! - [`jsonl`]: the CLI's `hash` JSON Lines protocol, one line at a time.
 //! - [`queue`]: items, scores, retry policy.
 //! - [`bandit`]: seeded Beta sampling and Thompson selection.
 //! - [`model`]: logistic scoring and online updates.
@@ -17,6 +18,7 @@ pub mod args;
 pub mod bandit;
 pub mod content;
 mod error;
+pub mod jsonl;
 pub mod keys;
 pub mod model;
 pub mod queue;
