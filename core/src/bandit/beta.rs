@@ -117,15 +117,17 @@ impl BetaSampler {
         }
     }
 
-    /// `ln` of a Gamma(shape, 1) draw.
-    fn ln_gamma_draw(&mut self, shape: f64) -> f64 {
+    /// `ln` of a Gamma(shape, 1) draw as the parts `(g, u)` of `g + u / shape`:
+    /// `g` finite, `u = ln U ≤ 0` (0 for shape ≥ 1). For shapes near the
+    /// smallest floats `u / shape` overflows to −∞; `u` still ranks the draw.
+    fn ln_gamma_parts(&mut self, shape: f64) -> (f64, f64) {
         if shape < 1.0 {
             // Gamma(a) = Gamma(a + 1) · U^(1/a)  =>  ln = ln Gamma(a + 1) + ln(U) / a
-            let g = self.ln_gamma_draw(shape + 1.0);
-            return g + libm::log(self.uniform()) / shape;
+            let (g, _) = self.ln_gamma_parts(shape + 1.0);
+            return (g, libm::log(self.uniform()));
         }
         let (d, v) = self.marsaglia_tsang(shape);
-        libm::log(d) + libm::log(v)
+        (libm::log(d) + libm::log(v), 0.0)
     }
 
     /// A Gamma(shape ≥ LINEAR_MIN_SHAPE, 1) draw.
@@ -168,8 +170,23 @@ impl BetaSampler {
             let y = self.gamma_draw(beta);
             return x / (x + y);
         }
-        let lx = self.ln_gamma_draw(alpha);
-        let ly = self.ln_gamma_draw(beta);
+        let (gx, ux) = self.ln_gamma_parts(alpha);
+        let (gy, uy) = self.ln_gamma_parts(beta);
+        let (lx, ly) = (gx + ux / alpha, gy + uy / beta);
+        if lx == f64::NEG_INFINITY && ly == f64::NEG_INFINITY {
+            // Both shapes near the smallest floats (about 1e-308 and below):
+            // both draws are below e^-1e308, where Beta is a coin flip between
+            // 0 and 1 and only their order matters. ln X ≈ u / shape (g is
+            // negligible next to it), so the larger draw has the smaller
+            // ln(−u) − ln(shape). (∞ − ∞ below would be NaN.)
+            let mx = libm::log(-ux) - libm::log(alpha);
+            let my = libm::log(-uy) - libm::log(beta);
+            return match mx.partial_cmp(&my) {
+                Some(std::cmp::Ordering::Less) => 1.0,
+                Some(std::cmp::Ordering::Greater) => 0.0,
+                _ => 0.5,
+            };
+        }
         // X / (X + Y) = 1 / (1 + exp(ln Y − ln X))
         1.0 / (1.0 + libm::exp(ly - lx))
     }
@@ -381,6 +398,27 @@ mod tests {
         // The test above must be able to fail: Beta(2,5) draws judged as Beta(2,4).
         let d = ks(sample_beta(2.0, 5.0, 1, 100_000).unwrap(), 2.0, 4.0);
         assert!(d > 0.05, "D = {d}");
+    }
+
+    #[test]
+    fn smallest_shapes_do_not_nan() {
+        // Found by the `args` fuzz target: both log-space draws were −∞ and
+        // 1 / (1 + exp(−∞ − −∞)) is NaN.
+        assert_eq!(
+            sample_beta(5e-324, 5e-324, 0, 2)
+                .unwrap()
+                .iter()
+                .filter(|x| x.is_nan())
+                .count(),
+            0
+        );
+        for (a, b) in [(5e-324, 5e-324), (1e-310, 3e-310), (2.2e-308, 1e-320)] {
+            let xs = sample_beta(a, b, 7, 10_000).unwrap();
+            assert!(xs.iter().all(|&x| x == 0.0 || x == 1.0), "Beta({a}, {b})");
+            // A coin flip: P(1) = α / (α + β).
+            let ones = xs.iter().filter(|&&x| x == 1.0).count() as f64 / 1e4;
+            assert!((ones - a / (a + b)).abs() < 0.03, "Beta({a}, {b}): {ones}");
+        }
     }
 
     #[test]
