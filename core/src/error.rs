@@ -125,6 +125,9 @@ pub enum Error {
 
     #[error("invalid JSON for {what}: {reason}")]
     InvalidJson { what: &'static str, reason: String },
+
+    #[error("invalid side effect ({what}): {reason}")]
+    InvalidEffect { what: String, reason: String },
 }
 
 /// `CODE: message` (tests and `expect` show the same text a user sees; a
@@ -195,6 +198,7 @@ impl Error {
             Error::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Error::InvalidTimeBucket { .. } => "INVALID_TIME_BUCKET",
             Error::InvalidJson { .. } => "INVALID_JSON",
+            Error::InvalidEffect { .. } => "INVALID_EFFECT",
         }
     }
 }

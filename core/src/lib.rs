@@ -17,6 +17,7 @@ pub mod api;
 pub mod args;
 pub mod bandit;
 pub mod content;
+pub mod effects;
 mod error;
 pub mod jsonl;
 pub mod keys;

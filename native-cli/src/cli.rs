@@ -199,8 +199,12 @@ pub enum BanditCommand {
         /// topic, hour or tag.
         kind: String,
         arm: String,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         reward: f64,
+        /// Idempotency id: the update is applied at most once per id (a retry
+        /// of a call whose reply was lost changes nothing). Output gains `applied`.
+        #[arg(long)]
+        id: Option<String>,
     },
     /// Thompson-sample among ARMS with their stored posteriors (Redis).
     Select {
@@ -375,6 +379,14 @@ pub enum StatsCommand {
         field: String,
         #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
         by: i64,
+        /// Idempotency id: the increment is applied at most once per id (a
+        /// retry of a call whose reply was lost changes nothing). Output gains
+        /// `applied`. Retries must pass the same --at-ms to hit the same bucket.
+        #[arg(long)]
+        id: Option<String>,
+        /// The time whose daily/hourly bucket is counted (default: now).
+        #[arg(long)]
+        at_ms: Option<u64>,
     },
     /// Every counter of the daily or hourly hash containing --at-ms (default: now).
     Show {

@@ -82,11 +82,26 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
         }
         Command::Queue { command } => queue(&redis, command).await,
         Command::Bandit {
-            command: BanditCommand::Update { kind, arm, reward },
-        } => {
-            let (alpha, beta) = bandit::update(&redis, &kind, &arm, reward).await?;
-            ok(json!({ "kind": kind, "arm": arm, "alpha": alpha, "beta": beta }))
-        }
+            command:
+                BanditCommand::Update {
+                    kind,
+                    arm,
+                    reward,
+                    id,
+                },
+        } => match id {
+            None => {
+                let (alpha, beta) = bandit::update(&redis, &kind, &arm, reward).await?;
+                ok(json!({ "kind": kind, "arm": arm, "alpha": alpha, "beta": beta }))
+            }
+            Some(id) => {
+                let (alpha, beta, applied) =
+                    bandit::update_once(&redis, &kind, &arm, reward, &id).await?;
+                ok(
+                    json!({ "kind": kind, "arm": arm, "alpha": alpha, "beta": beta, "applied": applied }),
+                )
+            }
+        },
         Command::Bandit {
             command: BanditCommand::Select { kind, arms, seed },
         } => {
@@ -101,10 +116,27 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
             ok(out)
         }
         Command::Stats {
-            command: StatsCommand::Incr { period, field, by },
+            command:
+                StatsCommand::Incr {
+                    period,
+                    field,
+                    by,
+                    id,
+                    at_ms,
+                },
         } => {
-            let v = stats::incr(&redis, &period, &field, by, now_ms()).await?;
-            ok(json!({ "period": period, "field": field, "value": v }))
+            let at = at_ms.unwrap_or_else(now_ms);
+            match id {
+                None => {
+                    let v = stats::incr(&redis, &period, &field, by, at).await?;
+                    ok(json!({ "period": period, "field": field, "value": v }))
+                }
+                Some(id) => {
+                    let (v, applied) =
+                        stats::incr_once(&redis, &period, &field, by, at, &id).await?;
+                    ok(json!({ "period": period, "field": field, "value": v, "applied": applied }))
+                }
+            }
         }
         Command::Stats {
             command: StatsCommand::Show { period, at_ms },

@@ -230,13 +230,50 @@ async fn temp_data_always_expires_and_model_state_is_validated() {
         .unwrap();
 }
 
+/// Moves an expired, reaped item from delayed straight back to ready (the
+/// reaper's backoff would otherwise make the test wait).
+fn make_ready_now(c: &mut redis::Connection, id: &str) {
+    let _: () = redis::cmd("ZADD")
+        .arg("app:queue:{analytics_processing}")
+        .arg(1)
+        .arg(id)
+        .query(c)
+        .unwrap();
+    let _: () = redis::cmd("ZREM")
+        .arg("app:queue:{analytics_processing}:delayed")
+        .arg(id)
+        .query(c)
+        .unwrap();
+}
+
 #[tokio::test]
-async fn an_applied_mark_survives_redelivery_and_is_cleared_by_the_ack() {
+async fn a_plan_is_fixed_by_its_first_owner_and_each_effect_applies_once() {
+    use xbot_core::effects::{Effect, Plan};
     use xbot_core::queue::{Priority, QueueName};
+    use xbot_redis::error::OpError;
+    use xbot_redis::ops::effects::{apply_once, apply_plan, Outcome};
     use xbot_redis::ops::queue::Queue;
     let server = RedisServer::start();
     let redis = connect(&server).await;
+    let mut c = server.conn();
     let q = Queue::new(&redis, QueueName::AnalyticsProcessing);
+    let daily = "app:stats:daily:2026-12-01".to_string();
+    let plan = |scope: &str, likes: i64| Plan {
+        scope: scope.into(),
+        effects: vec![
+            Effect::Stats {
+                key: daily.clone(),
+                ttl: 3_600,
+                fields: vec![("likes".into(), likes), ("tweets_measured".into(), 1)],
+            },
+            Effect::Bandit {
+                alpha: "app:bandit:topic:{ai}:alpha".into(),
+                beta: "app:bandit:topic:{ai}:beta".into(),
+                reward: 0.25,
+                prior: (1.0, 1.0),
+            },
+        ],
+    };
     q.push(
         "metrics",
         json!({}),
@@ -247,33 +284,154 @@ async fn an_applied_mark_survives_redelivery_and_is_cleared_by_the_ack() {
     .await
     .unwrap();
     let first = q.reserve(100).await.unwrap().unwrap();
-    assert!(!q.was_applied("m1").await.unwrap());
-    q.mark_applied("m1").await.unwrap(); // then the worker "crashes" before acking
+    let p1 = q
+        .plan("m1", &first.token, &plan(&first.token, 7))
+        .await
+        .unwrap();
+    assert_eq!(p1, plan(&first.token, 7));
+    // The first owner applies the first effect, then "crashes".
+    assert!(matches!(
+        apply_once(&redis, &p1.scope, &p1.effects[0]).await.unwrap(),
+        Outcome::Applied(_)
+    ));
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-    q.reap(10).await.unwrap();
-    let _ = first;
-    let mut c = server.conn();
-    let _: () = redis::cmd("ZADD")
-        .arg("app:queue:{analytics_processing}")
-        .arg(1)
-        .arg("m1")
-        .query(&mut c)
+    assert_eq!(q.reap(10).await.unwrap(), (1, 0), "a stall");
+    make_ready_now(&mut c, "m1");
+    let second = q.reserve(60_000).await.unwrap().unwrap();
+    // The redelivery computed other values (the clock moved): the stored plan wins.
+    let p2 = q
+        .plan("m1", &second.token, &plan(&second.token, 99))
+        .await
         .unwrap();
-    let _: () = redis::cmd("ZREM")
-        .arg("app:queue:{analytics_processing}:delayed")
-        .arg("m1")
-        .query(&mut c)
-        .unwrap();
-    let again = q.reserve(60_000).await.unwrap().unwrap();
-    assert!(
-        q.was_applied("m1").await.unwrap(),
-        "the redelivery sees the mark"
+    assert_eq!(p2, p1, "the first owner's plan is kept");
+    // The first owner lost its lease: it can neither read nor store a plan.
+    assert!(matches!(
+        q.plan("m1", &first.token, &plan(&first.token, 1)).await,
+        Err(OpError::NotOwner { .. })
+    ));
+    assert_eq!(apply_plan(&redis, &p2, || true).await.unwrap(), (1, 1));
+    // A late effect from the old owner (same plan) changes nothing.
+    assert_eq!(
+        apply_once(&redis, &p1.scope, &p1.effects[1]).await.unwrap(),
+        Outcome::AlreadyApplied
     );
-    q.ack("m1", &again.token).await.unwrap();
+    let likes: i64 = redis::cmd("HGET")
+        .arg(&daily)
+        .arg("likes")
+        .query(&mut c)
+        .unwrap();
+    let alpha: f64 = redis::cmd("GET")
+        .arg("app:bandit:topic:{ai}:alpha")
+        .query(&mut c)
+        .unwrap();
+    let beta: f64 = redis::cmd("GET")
+        .arg("app:bandit:topic:{ai}:beta")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!((likes, alpha, beta), (7, 1.25, 1.75));
+    // Marks live beside their target, with the target's TTL.
+    let marks = format!("app:fx:{{{daily}}}");
+    let ttl: i64 = redis::cmd("TTL").arg(&marks).query(&mut c).unwrap();
+    assert!((3_590..=3_600).contains(&ttl), "marks TTL {ttl}");
+    let ids: Vec<String> = redis::cmd("ZRANGE")
+        .arg(&marks)
+        .arg(0)
+        .arg(-1)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(ids, [format!("{}|{daily}", first.token)]);
+    // The ack deletes the plan; the same id pushed again is a new item with new effects.
+    q.ack("m1", &second.token).await.unwrap();
     let left: bool = redis::cmd("HEXISTS")
         .arg("app:queue:{analytics_processing}:meta")
-        .arg("m1:a")
+        .arg("m1:x")
         .query(&mut c)
         .unwrap();
-    assert!(!left, "the ack clears the mark");
+    assert!(!left, "the ack clears the plan");
+    q.push(
+        "metrics",
+        json!({}),
+        Priority::new(25).unwrap(),
+        Some("m1"),
+        None,
+    )
+    .await
+    .unwrap();
+    let third = q.reserve(60_000).await.unwrap().unwrap();
+    let p3 = q
+        .plan("m1", &third.token, &plan(&third.token, 5))
+        .await
+        .unwrap();
+    assert_eq!(apply_plan(&redis, &p3, || true).await.unwrap(), (2, 0));
+    let likes: i64 = redis::cmd("HGET")
+        .arg(&daily)
+        .arg("likes")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(likes, 12);
+    // A plan is validated by the script too: the bot's own calls cannot store garbage.
+    let bad: Result<redis::Value, _> = redis::cmd("EVAL")
+        .arg(xbot_core::scripts::get("queue_plan").unwrap().source)
+        .arg(7)
+        .arg(xbot_core::keys::queue_keys(QueueName::AnalyticsProcessing, &redis.ctx).as_slice())
+        .arg("m1")
+        .arg(&third.token)
+        .arg("not json")
+        .query(&mut c);
+    assert!(bad
+        .unwrap_err()
+        .to_string()
+        .contains("must be a JSON object"));
+}
+
+#[tokio::test]
+async fn idempotency_ids_make_cli_effects_apply_once() {
+    use xbot_redis::ops::{bandit, stats};
+    let server = RedisServer::start();
+    let redis = connect(&server).await;
+    let at = 1_764_547_200_000; // 2025-12-01T00:00Z
+    assert_eq!(
+        stats::incr_once(&redis, "daily", "likes", 5, at, "req-1")
+            .await
+            .unwrap(),
+        (5, true)
+    );
+    assert_eq!(
+        stats::incr_once(&redis, "daily", "likes", 5, at, "req-1")
+            .await
+            .unwrap(),
+        (5, false),
+        "a retry with the same id"
+    );
+    assert_eq!(
+        stats::incr_once(&redis, "daily", "likes", 2, at, "req-2")
+            .await
+            .unwrap(),
+        (7, true)
+    );
+    assert_eq!(
+        bandit::update_once(&redis, "topic", "ai", 0.5, "r1")
+            .await
+            .unwrap(),
+        (1.5, 1.5, true)
+    );
+    assert_eq!(
+        bandit::update_once(&redis, "topic", "ai", 0.5, "r1")
+            .await
+            .unwrap(),
+        (1.5, 1.5, false)
+    );
+    // Same id, other target sharing the marks set ({ai}): its own effect.
+    assert_eq!(
+        bandit::update_once(&redis, "tag", "ai", 1.0, "r1")
+            .await
+            .unwrap(),
+        (2.0, 1.0, true)
+    );
+    for bad in ["", "a|b"] {
+        let e = stats::incr_once(&redis, "daily", "likes", 1, at, bad)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "INVALID_EFFECT", "{bad:?}");
+    }
 }

@@ -125,6 +125,19 @@ fn check_value(kind: ParamKind, v: &str) -> std::result::Result<(), String> {
         ParamKind::Queue => crate::queue::QueueName::parse(v)
             .map(drop)
             .map_err(|e| e.to_string()),
+        ParamKind::Slot => {
+            if v.is_empty() || v.len() > 512 {
+                Err("must be 1-512 bytes".into())
+            } else if let Some(c) = v.chars().find(|&c| c != ':' && is_reserved(c)) {
+                Err(format!(
+                    "character {} is not allowed ({})",
+                    quoted_char(c),
+                    kind.describe()
+                ))
+            } else {
+                Ok(())
+            }
+        }
         ParamKind::Lock => match v {
             "posting_in_progress" | "sync_in_progress" => Ok(()),
             _ => Err("expected posting_in_progress or sync_in_progress".into()),
@@ -198,7 +211,12 @@ fn match_family(f: &Family, tokens: &[Token], mut rest: &str) -> Option<Params> 
         match token {
             Token::Lit(s) => rest = rest.strip_prefix(s.as_str())?,
             Token::Param(i) => {
-                let end = rest.find([':', '{', '}']).unwrap_or(rest.len());
+                let end = match f.params[*i].kind {
+                    // A hash tag runs to the closing brace, colons and all.
+                    ParamKind::Slot => rest.find(['{', '}']),
+                    _ => rest.find([':', '{', '}']),
+                }
+                .unwrap_or(rest.len());
                 let (value, tail) = rest.split_at(end);
                 let spec = &f.params[*i];
                 check_value(spec.kind, value).ok()?;

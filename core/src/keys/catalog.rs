@@ -86,6 +86,9 @@ pub enum ParamKind {
     Queue,
     /// A lock short name.
     Lock,
+    /// A Redis Cluster hash tag: a target key's tag or the whole key
+    /// (1-512 characters; `:` allowed; no braces, whitespace, control or glob characters).
+    Slot,
 }
 
 impl ParamKind {
@@ -99,6 +102,7 @@ impl ParamKind {
             ParamKind::Sha256 => "64 lowercase hex digits",
             ParamKind::Queue => "sync_to_supabase | analytics_processing | pending_posts",
             ParamKind::Lock => "posting_in_progress | sync_in_progress",
+            ParamKind::Slot => "hash tag: 1-512 chars, ':' allowed; no whitespace, control chars, '{', '}', '*', '?', '[', ']', '\\'",
         }
     }
 }
@@ -474,6 +478,14 @@ pub static FAMILIES: &[Family] = &[
         String,
         Ttl::None,
         "Historical performance baseline (JSON)"
+    ),
+    family!(
+        "effects.marks",
+        "fx:{{{slot}}}",
+        [p("slot", Slot, "prod:stats:daily:2026-11-27")],
+        Zset,
+        Fixed(604_800),
+        "Effect ids already applied to the keys of one hash slot (exactly-once side effects); members expire one by one, the set with its newest member"
     ),
 ];
 

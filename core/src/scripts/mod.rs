@@ -29,6 +29,19 @@ macro_rules! script {
             source: include_str!(concat!($name, ".lua")),
         }
     };
+    // An effect script: its own file (header, `invalid()`, `apply()`), then
+    // the shared once-per-effect-id tail (`effect_once.lua`).
+    ($name:literal, $keys:literal, effect) => {
+        LuaScript {
+            name: $name,
+            number_of_keys: $keys,
+            read_only: false,
+            source: concat!(
+                include_str!(concat!($name, ".lua")),
+                include_str!("effect_once.lua")
+            ),
+        }
+    };
 }
 
 /// Every script, by name.
@@ -43,6 +56,7 @@ pub static SCRIPTS: &[LuaScript] = &[
     script!("queue_release", 7, false),
     script!("queue_promote", 7, false),
     script!("queue_stats", 7, true),
+    script!("queue_plan", 7, false),
     script!("lock_acquire", 2, false),
     script!("lock_release", 1, false),
     script!("lock_extend", 1, false),
@@ -50,6 +64,8 @@ pub static SCRIPTS: &[LuaScript] = &[
     script!("bandit_update", 2, false),
     script!("stats_incr", 1, false),
     script!("recent_push", 1, false),
+    script!("effect_stats", 2, effect),
+    script!("effect_bandit", 3, effect),
 ];
 
 /// A script by name.

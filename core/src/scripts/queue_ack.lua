@@ -17,5 +17,5 @@ if owner == false then return 0 end
 if owner ~= token then return -1 end
 redis.call('ZREM', KEYS[4], id)
 redis.call('HDEL', KEYS[2], id)
-redis.call('HDEL', KEYS[3], id .. ':p', id .. ':r', id .. ':e', id .. ':t', id .. ':a', id .. ':s')
+redis.call('HDEL', KEYS[3], id .. ':p', id .. ':r', id .. ':e', id .. ':t', id .. ':a', id .. ':s', id .. ':x')
 return 1

@@ -33,7 +33,7 @@ if ack_id ~= nil and ack_id ~= '' then
   end
   redis.call('ZREM', KEYS[4], ack_id)
   redis.call('HDEL', KEYS[2], ack_id)
-  redis.call('HDEL', KEYS[3], ack_id .. ':p', ack_id .. ':r', ack_id .. ':e', ack_id .. ':t', ack_id .. ':a', ack_id .. ':s')
+  redis.call('HDEL', KEYS[3], ack_id .. ':p', ack_id .. ':r', ack_id .. ':e', ack_id .. ':t', ack_id .. ':a', ack_id .. ':s', ack_id .. ':x')
 end
 
 local t = redis.call('TIME')

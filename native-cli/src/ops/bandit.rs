@@ -1,8 +1,10 @@
 //! Bandit posteriors in Redis: atomic updates, Thompson selection.
 
+use super::effects;
 use crate::error::{OpError, OpResult};
 use crate::redis::Redis;
 use xbot_core::bandit::{self, Arm, Selection, PRIOR};
+use xbot_core::effects::Effect;
 use xbot_core::keys::{build_key, Params};
 
 /// What an arm is: a topic, a posting hour (00-23) or a tag.
@@ -35,6 +37,37 @@ pub async fn update(redis: &Redis, kind: &str, arm: &str, reward: f64) -> OpResu
         .await
         .map_err(|source| OpError::Redis { what: a, source })?;
     Ok((alpha, beta))
+}
+
+/// The same update as an exactly-once effect (see `ops::effects`).
+pub fn effect(redis: &Redis, kind: &str, arm: &str, reward: f64) -> OpResult<Effect> {
+    bandit::update_posterior(PRIOR.0, PRIOR.1, reward)?; // validates the reward
+    let (alpha, beta) = keys(redis, kind, arm)?;
+    Ok(Effect::Bandit {
+        alpha,
+        beta,
+        reward,
+        prior: PRIOR,
+    })
+}
+
+/// Applies `reward` at most once per idempotency `id` (a retried call with the
+/// same id changes nothing); returns the posterior after it and whether this
+/// call applied it.
+pub async fn update_once(
+    redis: &Redis,
+    kind: &str,
+    arm: &str,
+    reward: f64,
+    id: &str,
+) -> OpResult<(f64, f64, bool)> {
+    let effect = effect(redis, kind, arm, reward)?;
+    let applied = matches!(
+        effects::apply_once(redis, &effects::caller_scope(id)?, &effect).await?,
+        effects::Outcome::Applied(_)
+    );
+    let posterior = posteriors(redis, kind, &[arm.to_string()]).await?;
+    Ok((posterior[0].alpha, posterior[0].beta, applied))
 }
 
 /// The posteriors of `arms` (the prior for arms never updated).

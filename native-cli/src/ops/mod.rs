@@ -4,6 +4,7 @@
 pub mod bandit;
 pub mod cache;
 pub mod dedup;
+pub mod effects;
 pub mod health;
 pub mod keyspace;
 pub mod lock;

@@ -1,6 +1,7 @@
 //! Queue operations: push, reserve, ack, fail, extend, reap, requeue, stats,
-//! dead-letter listing. At-least-once delivery: a reserved item is leased, and
-//! an expired lease hands the item back (counted as a failed attempt).
+//! dead-letter listing, effect plans. At-least-once delivery: a reserved item
+//! is leased, and an expired lease hands the item back (counted as a stall,
+//! not a failed attempt; dead after `MAX_STALLS` stalls).
 
 use super::{lease_token, new_item_id, now_ms};
 use crate::error::{OpError, OpResult};
@@ -8,6 +9,7 @@ use crate::redis::Redis;
 use redis::Value;
 use serde::Serialize;
 use serde_json::json;
+use xbot_core::effects::Plan;
 use xbot_core::keys::queue_keys;
 use xbot_core::queue::{retry_delay_ms, Priority, QueueItem, QueueName};
 
@@ -292,33 +294,26 @@ impl<'a> Queue<'a> {
         Ok(Parsed::Buried)
     }
 
-    /// Records that an in-flight item's side effects are done, so a redelivery
-    /// (after a crash before the ack) can skip them. The ack removes the mark.
-    pub async fn mark_applied(&self, id: &str) -> OpResult<()> {
-        let _: i64 = redis::cmd("HSET")
-            .arg(&self.keys[2])
-            .arg(format!("{id}:a"))
-            .arg(1)
-            .query_async(&mut self.redis.conn.clone())
-            .await
-            .map_err(|source| OpError::Redis {
-                what: format!("applied mark of {id}"),
-                source,
-            })?;
-        Ok(())
-    }
-
-    /// True when `mark_applied` ran for this item and it was not acked since.
-    pub async fn was_applied(&self, id: &str) -> OpResult<bool> {
-        redis::cmd("HEXISTS")
-            .arg(&self.keys[2])
-            .arg(format!("{id}:a"))
-            .query_async(&mut self.redis.conn.clone())
-            .await
-            .map_err(|source| OpError::Redis {
-                what: format!("applied mark of {id}"),
-                source,
-            })
+    /// Fixes the side effects of an in-flight item: stores `plan` unless a
+    /// plan was stored by an earlier delivery, and returns the stored one.
+    /// Only the lease owner may (`NotInFlight`/`NotOwner` otherwise).
+    pub async fn plan(&self, id: &str, token: &str, plan: &Plan) -> OpResult<Plan> {
+        let reply: Value = self
+            .run(
+                "queue_plan",
+                &[id.to_string(), token.to_string(), plan.to_json()],
+            )
+            .await?;
+        match &reply {
+            Value::Int(code) => Err(self.owner_error(id, *code)),
+            other => match text(other) {
+                Some(stored) => Ok(Plan::from_json(&stored)?),
+                None => Err(OpError::Protocol {
+                    script: "queue_plan",
+                    detail: format!("{reply:?}"),
+                }),
+            },
+        }
     }
 
     /// Moves due delayed items to ready; returns how many.

@@ -1,8 +1,10 @@
 //! Daily and hourly counters whose TTL is set when the hash is created.
 
+use super::effects;
 use crate::error::{OpError, OpResult};
 use crate::redis::Redis;
 use std::collections::BTreeMap;
+use xbot_core::effects::Effect;
 use xbot_core::keys::{build_key, BuiltKey, Params};
 use xbot_core::time::{time_bucket, Bucket};
 
@@ -40,6 +42,38 @@ pub async fn incr(redis: &Redis, period: &str, field: &str, by: i64, at_ms: u64)
             what: k.key,
             source,
         })
+}
+
+/// Adds `by` to `field` at most once per idempotency `id`; returns the
+/// field's value after it and whether this call applied it.
+pub async fn incr_once(
+    redis: &Redis,
+    period: &str,
+    field: &str,
+    by: i64,
+    at_ms: u64,
+    id: &str,
+) -> OpResult<(i64, bool)> {
+    let k = key(redis, period, at_ms)?;
+    let effect = Effect::Stats {
+        key: k.key.clone(),
+        ttl: k.ttl_seconds.unwrap_or(86_400),
+        fields: vec![(field.to_string(), by)],
+    };
+    let outcome = effects::apply_once(redis, &effects::caller_scope(id)?, &effect).await?;
+    let value: Option<i64> = redis::cmd("HGET")
+        .arg(&k.key)
+        .arg(field)
+        .query_async(&mut redis.conn.clone())
+        .await
+        .map_err(|source| OpError::Redis {
+            what: k.key.clone(),
+            source,
+        })?;
+    Ok((
+        value.unwrap_or(0),
+        matches!(outcome, effects::Outcome::Applied(_)),
+    ))
 }
 
 /// Every counter of the period's hash.

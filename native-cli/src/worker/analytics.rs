@@ -10,6 +10,7 @@ use crate::ops::{bandit, now_ms, stats};
 use crate::redis::Redis;
 use serde_json::Value;
 use xbot_core::bandit::{reward, Engagement};
+use xbot_core::effects::{Effect, Plan};
 use xbot_core::keys::{build_key, Params};
 
 /// Default engagement-rate baseline when `learn:performance_baseline` has none.
@@ -49,35 +50,52 @@ async fn baseline(redis: &Redis, metrics: &Metrics) -> Result<f64, SinkError> {
         .unwrap_or(DEFAULT_BASELINE_RATE))
 }
 
-/// Applies one metrics item; returns the reward it scored.
-pub async fn apply(redis: &Redis, data: &Value, metrics: &Metrics) -> Result<f64, SinkError> {
+/// The side effects of one metrics item, every key and value resolved now
+/// (the time buckets, the reward against the current baseline): the daily and
+/// hourly counters (one effect per hash), then one posterior update per arm.
+/// A redelivered item reuses the plan its first delivery stored, so these are
+/// computed once per item.
+pub async fn plan(
+    redis: &Redis,
+    data: &Value,
+    scope: &str,
+    metrics: &Metrics,
+) -> Result<Plan, SinkError> {
     let m: Engagement = serde_json::from_value(data.clone())
         .map_err(|e| permanent(format!("malformed metrics: {e}")))?;
-    let r = reward(&m, baseline(redis, metrics).await?).map_err(permanent)?;
-    let now = now_ms();
-    for (field, v) in [
+    let counts = [
         ("likes", m.likes),
         ("retweets", m.retweets),
         ("replies", m.replies),
         ("impressions", m.impressions),
-    ] {
-        for period in ["daily", "hourly"] {
-            stats::incr(redis, period, field, v as i64, now)
-                .await
-                .map_err(transient(metrics, stats_family(period)))?;
+    ];
+    for (name, v) in counts {
+        if !(v >= 0.0 && v.fract() == 0.0 && v < 9.0e15) {
+            return Err(permanent(format!(
+                "malformed metrics: `{name}` must be a whole number >= 0, got {v}"
+            )));
         }
     }
+    let r = reward(&m, baseline(redis, metrics).await?).map_err(permanent)?;
+    let now = now_ms();
+    let mut fields: Vec<(String, i64)> = counts
+        .iter()
+        .map(|(name, v)| (name.to_string(), *v as i64))
+        .collect();
+    fields.push(("tweets_measured".into(), 1));
+    let mut effects = Vec::new();
     for period in ["daily", "hourly"] {
-        stats::incr(redis, period, "tweets_measured", 1, now)
-            .await
-            .map_err(transient(metrics, stats_family(period)))?;
+        let k = stats::key(redis, period, now).map_err(permanent)?;
+        effects.push(Effect::Stats {
+            key: k.key,
+            ttl: k.ttl_seconds.unwrap_or(86_400),
+            fields: fields.clone(),
+        });
     }
-    let arms = [("topic", data.get("topic")), ("hour", data.get("hour"))];
-    for (kind, arm) in arms {
-        if let Some(arm) = arm.and_then(Value::as_str) {
-            bandit::update(redis, kind, arm, r)
-                .await
-                .map_err(transient(metrics, bandit_family(kind)))?;
+    let mut arms: Vec<(&str, &str)> = Vec::new();
+    for kind in ["topic", "hour"] {
+        if let Some(arm) = data.get(kind).and_then(Value::as_str) {
+            arms.push((kind, arm));
         }
     }
     for tag in data
@@ -87,27 +105,27 @@ pub async fn apply(redis: &Redis, data: &Value, metrics: &Metrics) -> Result<f64
         .flatten()
         .filter_map(Value::as_str)
     {
-        bandit::update(redis, "tag", tag, r)
-            .await
-            .map_err(transient(metrics, "bandit.tag.alpha"))?;
+        // The same tag twice in one item counts once.
+        if !arms.contains(&("tag", tag)) {
+            arms.push(("tag", tag));
+        }
     }
-    Ok(r)
+    for (kind, arm) in arms {
+        effects.push(bandit::effect(redis, kind, arm, r).map_err(permanent)?);
+    }
+    Ok(Plan {
+        scope: scope.to_string(),
+        effects,
+    })
 }
 
-fn stats_family(period: &str) -> &'static str {
-    if period == "daily" {
-        "stats.daily"
-    } else {
-        "stats.hourly"
-    }
-}
-
-/// A bandit update touches the alpha and beta keys of one arm (one hash slot);
-/// errors are counted under the alpha family.
-fn bandit_family(kind: &str) -> &'static str {
-    match kind {
-        "topic" => "bandit.topic.alpha",
-        "hour" => "bandit.hour.alpha",
-        _ => "bandit.tag.alpha",
+/// The metrics family an effect's errors are counted under.
+pub fn effect_family(effect: &Effect) -> &'static str {
+    match effect {
+        Effect::Stats { key, .. } if key.contains(":stats:hourly:") => "stats.hourly",
+        Effect::Stats { .. } => "stats.daily",
+        Effect::Bandit { alpha, .. } if alpha.contains(":bandit:topic:") => "bandit.topic.alpha",
+        Effect::Bandit { alpha, .. } if alpha.contains(":bandit:hour:") => "bandit.hour.alpha",
+        Effect::Bandit { .. } => "bandit.tag.alpha",
     }
 }

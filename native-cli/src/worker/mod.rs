@@ -10,8 +10,8 @@ pub mod postgres;
 pub mod sink;
 
 use crate::error::OpError;
-use crate::ops::now_ms;
 use crate::ops::queue::{Queue, Reserved};
+use crate::ops::{effects, now_ms};
 use crate::redis::Redis;
 use config::WorkerConfig;
 use metrics::Metrics;
@@ -214,7 +214,10 @@ async fn drained(shared: &Shared) -> bool {
 async fn handle(shared: &Shared, q: &Queue<'_>, r: Reserved) -> Option<Processed> {
     let name = q.name.as_str();
     let (id, token) = (r.item.id.clone(), r.token.clone());
-    let work = process(shared, q.name, &r);
+    // Set when the keep-alive learns the lease was lost: effects not yet
+    // applied are left to the item's next owner.
+    let lost = AtomicBool::new(false);
+    let work = process(shared, q.name, &r, &lost);
     tokio::pin!(work);
     let mut keepalive = tokio::time::interval(Duration::from_millis(shared.cfg.lease_ms / 3));
     keepalive.tick().await;
@@ -225,9 +228,17 @@ async fn handle(shared: &Shared, q: &Queue<'_>, r: Reserved) -> Option<Processed
         tokio::select! {
             res = &mut work => break Some(res),
             _ = keepalive.tick() => {
-                if let Err(e) = q.extend(&id, &token, shared.cfg.lease_ms).await {
-                    shared.metrics.error(q.name.family());
-                    warn!(queue = name, id = %id, error = %e, "lease lost while processing");
+                match q.extend(&id, &token, shared.cfg.lease_ms).await {
+                    Ok(_) => {}
+                    Err(e @ (OpError::NotInFlight { .. } | OpError::NotOwner { .. })) => {
+                        lost.store(true, Ordering::SeqCst);
+                        warn!(queue = name, id = %id, error = %e, "lease lost while processing");
+                    }
+                    Err(e) => {
+                        // Outcome unknown (timeout, reconnect): the next tick tries again.
+                        shared.metrics.error(q.name.family());
+                        warn!(queue = name, id = %id, error = %e, "could not extend the lease");
+                    }
                 }
             }
             _ = shutdown.changed(), if deadline.is_none() => {
@@ -247,6 +258,10 @@ async fn handle(shared: &Shared, q: &Queue<'_>, r: Reserved) -> Option<Processed
                 token,
                 created_at: r.item.created_at.clone(),
             })
+        }
+        Some(Err(SinkError::Transient(msg))) if lost.load(Ordering::SeqCst) => {
+            // Not ours any more: its new owner (or the reaper) decides.
+            warn!(queue = name, id = %id, error = %msg, "stopped: the lease was lost");
         }
         Some(Err(SinkError::Transient(msg))) => match q.fail(&id, &token, &msg).await {
             Ok(f) => {
@@ -279,30 +294,92 @@ async fn handle(shared: &Shared, q: &Queue<'_>, r: Reserved) -> Option<Processed
     None
 }
 
-async fn process(shared: &Shared, queue: QueueName, r: &Reserved) -> Result<(), SinkError> {
+async fn process(
+    shared: &Shared,
+    queue: QueueName,
+    r: &Reserved,
+    lost: &AtomicBool,
+) -> Result<(), SinkError> {
     match queue {
         QueueName::SyncToSupabase => {
             let op = SyncOp::parse(&r.item.data)?;
             shared.sink.apply(&r.item.id, op).await.map(drop)
         }
-        QueueName::AnalyticsProcessing => {
-            // Counters are not idempotent: a mark in the queue's meta hash lets a
-            // redelivered item (crash after applying, before the ack) skip them.
-            let q = Queue::new(&shared.redis, queue);
-            let transient = |e: OpError| {
-                shared.metrics.error(queue.family());
-                SinkError::Transient(e.to_string())
-            };
-            if q.was_applied(&r.item.id).await.map_err(transient)? {
-                return Ok(());
-            }
-            analytics::apply(&shared.redis, &r.item.data, &shared.metrics).await?;
-            q.mark_applied(&r.item.id).await.map_err(transient)
-        }
+        QueueName::AnalyticsProcessing => apply_effects(shared, queue, r, lost).await,
         QueueName::PendingPosts => Err(SinkError::Permanent(
             "pending_posts are posted by the bot, not the worker".into(),
         )),
     }
+}
+
+/// Tries of one Redis step before the item is failed (and retried later).
+const EFFECT_TRIES: u32 = 6;
+
+/// Runs `step` until it succeeds, a usage error, `EFFECT_TRIES` tries or a
+/// lost lease. Every step here is safe to repeat: a plan is stored once, an
+/// effect applies once per effect id, so a timeout ("outcome unknown") is
+/// simply tried again.
+async fn retrying<T, F, Fut>(
+    shared: &Shared,
+    family: &'static str,
+    lost: &AtomicBool,
+    mut step: F,
+) -> Result<T, SinkError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, OpError>>,
+{
+    let mut wait = Duration::from_millis(50);
+    let mut tries = 0;
+    loop {
+        match step().await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.is_usage() => return Err(SinkError::Permanent(e.to_string())),
+            Err(e @ (OpError::NotInFlight { .. } | OpError::NotOwner { .. })) => {
+                lost.store(true, Ordering::SeqCst);
+                return Err(SinkError::Transient(e.to_string()));
+            }
+            Err(e) => {
+                shared.metrics.error(family);
+                tries += 1;
+                if tries >= EFFECT_TRIES || lost.load(Ordering::SeqCst) || shared.stopping() {
+                    return Err(SinkError::Transient(e.to_string()));
+                }
+                warn!(family, error = %e, tries, "Redis step failed; trying again");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// An analytics item: fix its effects (the stored plan of an earlier delivery
+/// wins), then apply each at most once. A crash anywhere leaves applied
+/// effects marked; the redelivery applies only the rest, then acks.
+async fn apply_effects(
+    shared: &Shared,
+    queue: QueueName,
+    r: &Reserved,
+    lost: &AtomicBool,
+) -> Result<(), SinkError> {
+    let q = Queue::new(&shared.redis, queue);
+    let fresh = analytics::plan(&shared.redis, &r.item.data, &r.token, &shared.metrics).await?;
+    let plan = retrying(shared, queue.family(), lost, || {
+        q.plan(&r.item.id, &r.token, &fresh)
+    })
+    .await?;
+    for effect in &plan.effects {
+        if lost.load(Ordering::SeqCst) {
+            return Err(SinkError::Transient(
+                "lease lost; the item's next owner applies the remaining effects".into(),
+            ));
+        }
+        retrying(shared, analytics::effect_family(effect), lost, || {
+            effects::apply_once(&shared.redis, &plan.scope, effect)
+        })
+        .await?;
+    }
+    Ok(())
 }
 
 /// Every few seconds: hand expired leases back and promote scheduled posts.
