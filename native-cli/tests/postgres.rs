@@ -275,3 +275,21 @@ async fn a_group_commit_fails_only_its_bad_rows() {
         "one ledger row per applied item"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_starting_together_create_the_ledger_without_a_race() {
+    // Each round is a fresh database, so every connect races to create the ledger.
+    for round in 0..5 {
+        let db = TestDb::create().await;
+        let allow = vec!["audit_log".to_string()];
+        let connects = (0..6).map(|_| {
+            let (url, allow) = (db.url.clone(), allow.clone());
+            tokio::spawn(async move { PgSink::connect(&url, &allow).await.map(drop) })
+        });
+        for c in futures_util::future::join_all(connects).await {
+            if let Err(e) = c.unwrap() {
+                panic!("round {round}: a concurrent start failed: {e}");
+            }
+        }
+    }
+}

@@ -277,7 +277,7 @@ pub static FAMILIES: &[Family] = &[
         [QUEUE[0]],
         Hash,
         Ttl::None,
-        "Per-item state: <id>:p priority, <id>:r failed attempts, <id>:e last error, <id>:t lease token, <id>:a side effects applied"
+        "Per-item state: <id>:p priority, <id>:r failed attempts, <id>:s stalls (leases that expired), <id>:e last error (the dead-letter reason), <id>:t lease token (exists exactly while in flight), <id>:x the side-effect plan fixed by the first lease holder (deleted by the ack)"
     ),
     family!(
         "queue.delayed",
@@ -293,7 +293,7 @@ pub static FAMILIES: &[Family] = &[
         [QUEUE[0]],
         Zset,
         Ttl::None,
-        "Dead-letter set: id -> time of death (epoch ms); the reason is kept in the item"
+        "Dead-letter set: id -> time of death (epoch ms); the reason is <id>:e in the meta hash (the stored item is never rewritten)"
     ),
     family!(
         "queue.seq",

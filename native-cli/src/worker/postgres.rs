@@ -78,8 +78,15 @@ impl PgSink {
         max_batch: usize,
     ) -> Result<PgSink, SinkError> {
         let client = open(url).await?;
+        // Workers starting together would race inside CREATE TABLE IF NOT
+        // EXISTS (a unique violation on the catalog): one transaction-scoped
+        // advisory lock lets them create the ledger one after another.
         client
-            .batch_execute("CREATE TABLE IF NOT EXISTS xbot_applied (item_id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
+            .batch_execute(
+                "BEGIN; SELECT pg_advisory_xact_lock(7853012694417353); \
+                 CREATE TABLE IF NOT EXISTS xbot_applied (item_id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now()); \
+                 COMMIT",
+            )
             .await
             .map_err(transient)?;
         let (tx, rx) = mpsc::channel(1_024);
