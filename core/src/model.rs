@@ -55,24 +55,35 @@ impl LogisticModel {
         check_finite(&self.weights)
     }
 
-    /// `b + Σ wᵢ·xᵢ` over the features the model knows.
-    fn logit(&self, features: &Features) -> f64 {
-        features.iter().fold(self.bias, |z, (name, x)| {
+    /// `b + Σ wᵢ·xᵢ` over the features the model knows. ±∞ is a fine logit
+    /// (probability 1 or 0), but products that overflow to +∞ and to −∞ make
+    /// it NaN: no probability, an error.
+    fn logit(&self, features: &Features) -> Result<f64> {
+        let z = features.iter().fold(self.bias, |z, (name, x)| {
             z + self.weights.get(name).map_or(0.0, |w| w * x)
-        })
+        });
+        if z.is_nan() {
+            return Err(Error::InvalidModelValue {
+                name: "bias + Σ weight·feature".into(),
+                value: num(z),
+            });
+        }
+        Ok(z)
     }
 
     /// The predicted probability for `features`.
     pub fn score(&self, features: &Features) -> Result<f64> {
         self.validate()?;
         check_finite(features)?;
-        Ok(sigmoid(self.logit(features)))
+        Ok(sigmoid(self.logit(features)?))
     }
 
     /// One stochastic-gradient step on the log-loss for one example with
     /// label `y` (1 = success, 0 = failure; fractions allowed) and L2 penalty
     /// `l2` on the weights (not the bias). New features get a weight.
-    /// Returns the log-loss before the step.
+    /// Returns the log-loss before the step. A step that would leave a weight
+    /// or the bias infinite (huge features, rates or penalties) is refused
+    /// and the model is left as it was.
     pub fn sgd_step(
         &mut self,
         features: &Features,
@@ -96,15 +107,33 @@ impl LogisticModel {
                 value: num(l2),
             });
         }
-        let p = sigmoid(self.logit(features));
+        let p = sigmoid(self.logit(features)?);
         let eps = 1e-15;
         let loss = -(y * libm::log(p.max(eps)) + (1.0 - y) * libm::log((1.0 - p).max(eps)));
         let g = p - y;
-        for (name, x) in features {
-            let w = self.weights.entry(name.clone()).or_insert(0.0);
-            *w -= learning_rate * (g * x + l2 * *w);
+        let stepped: Vec<(&String, f64)> = features
+            .iter()
+            .map(|(name, x)| {
+                let w = self.weights.get(name).copied().unwrap_or(0.0);
+                (name, w - learning_rate * (g * x + l2 * w))
+            })
+            .collect();
+        let bias = self.bias - learning_rate * g;
+        let bias_name = String::from("bias");
+        if let Some((name, v)) = stepped
+            .iter()
+            .chain([(&bias_name, bias)].iter())
+            .find(|(_, v)| !v.is_finite())
+        {
+            return Err(Error::InvalidModelValue {
+                name: format!("{name} after the step"),
+                value: num(*v),
+            });
         }
-        self.bias -= learning_rate * g;
+        for (name, w) in stepped {
+            self.weights.insert(name.clone(), w);
+        }
+        self.bias = bias;
         Ok(loss)
     }
 }
@@ -147,6 +176,44 @@ mod tests {
             m.score(&f(&[("a", f64::NAN)])).unwrap_err().code(),
             "INVALID_MODEL_VALUE"
         );
+    }
+
+    #[test]
+    fn overflow_is_refused_not_stored() {
+        // Found by the `args` fuzz target. Products overflowing both ways made
+        // the logit NaN, and `score` returned NaN as a probability.
+        let m = LogisticModel {
+            bias: 0.0,
+            weights: f(&[("a", 1e308), ("b", -1e308)]),
+        };
+        let x = f(&[("a", 1e308), ("b", 1e308)]);
+        assert_eq!(m.score(&x).unwrap_err().code(), "INVALID_MODEL_VALUE");
+        assert_eq!(
+            m.clone().sgd_step(&x, 1.0, 0.5, 0.0).unwrap_err().code(),
+            "INVALID_MODEL_VALUE"
+        );
+        // One-sided overflow is a certain prediction, not an error.
+        assert_eq!(m.score(&f(&[("a", 1e308)])).unwrap(), 1.0);
+        // A step that would make a weight infinite is refused and changes nothing.
+        let before = LogisticModel {
+            bias: 3.2220398812343e257,
+            weights: f(&[("a", 9.12754444429847e192)]),
+        };
+        let mut m = before.clone();
+        let e = m
+            .sgd_step(
+                &f(&[("a", 3.387204678755e-312), ("c", 1.0)]),
+                0.25,
+                1e-300,
+                1e300,
+            )
+            .unwrap_err();
+        assert_eq!(e.code(), "INVALID_MODEL_VALUE");
+        assert!(
+            e.to_string().contains("`a after the step` = -Infinity"),
+            "{e}"
+        );
+        assert_eq!(m, before);
     }
 
     #[test]
