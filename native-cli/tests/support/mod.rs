@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod exact;
 pub mod pg;
+pub mod proxy;
 pub mod tls;
 
 use std::net::TcpListener;

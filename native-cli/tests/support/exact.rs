@@ -1,0 +1,249 @@
+//! A known workload and the exact end state it must produce: sync items into
+//! PostgreSQL (`audit_log` without a unique constraint, so a second
+//! application is a second row) and analytics items whose metrics feed the
+//! stats counters and the bandit posteriors. Crash and fault tests seed it,
+//! break things, and then require every total to be exact.
+
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use xbot_core::bandit::{reward, Engagement};
+use xbot_core::queue::{Priority, QueueName};
+use xbot_redis::ops::queue::Queue;
+use xbot_redis::redis::Redis;
+
+pub const TOPICS: [&str; 3] = ["ai", "rust", "redis"];
+/// The engagement-rate baseline stored before the run (rewards depend on it).
+pub const BASELINE: f64 = 0.025;
+
+pub struct Workload {
+    /// Sync items that must land exactly once.
+    pub good: BTreeSet<String>,
+    /// Sync items built to fail (unknown table, a row that is not an object).
+    pub bad: BTreeSet<String>,
+    pub metrics: usize,
+}
+
+/// The metrics of analytics item `i` (deterministic, varied).
+pub fn metrics(i: usize) -> Engagement {
+    Engagement {
+        likes: (i * 7 % 23) as f64,
+        retweets: (i * 3 % 11) as f64,
+        replies: (i % 5) as f64,
+        impressions: 200.0 + (i * 37 % 900) as f64,
+    }
+}
+
+/// Creates the sink table (no unique constraint on purpose).
+pub async fn create_table(pg: &tokio_postgres::Client) {
+    pg.batch_execute("CREATE TABLE audit_log (id text NOT NULL, n integer NOT NULL, note text)")
+        .await
+        .unwrap();
+}
+
+/// Pushes `sync` sync items (one in 50 built to fail) and `metrics` analytics
+/// items over three topics, eight posting hours and two tags.
+pub async fn seed(redis: &Redis, sync: usize, metrics_n: usize) -> Workload {
+    let q = Queue::new(redis, QueueName::SyncToSupabase);
+    let (mut good, mut bad) = (BTreeSet::new(), BTreeSet::new());
+    for i in 0..sync {
+        let id = format!("item-{i:05}");
+        let data = if i % 50 == 7 {
+            bad.insert(id.clone());
+            if i % 100 == 7 {
+                json!({ "table": "no_such_table", "op": "insert", "row": { "id": id } })
+            } else {
+                json!({ "table": "audit_log", "op": "insert", "row": "not an object" })
+            }
+        } else {
+            good.insert(id.clone());
+            json!({ "table": "audit_log", "op": "insert", "row": { "id": id, "n": i, "note": "exact" } })
+        };
+        q.push("audit", data, Priority::new(50).unwrap(), Some(&id), None)
+            .await
+            .unwrap();
+    }
+    let key = format!("{}learn:performance_baseline", redis.ctx.prefix.as_str());
+    let _: () = redis::cmd("SET")
+        .arg(key)
+        .arg(format!("{{\"engagementRate\": {BASELINE}}}"))
+        .query_async(&mut redis.conn.clone())
+        .await
+        .unwrap();
+    let aq = Queue::new(redis, QueueName::AnalyticsProcessing);
+    for i in 0..metrics_n {
+        let m = metrics(i);
+        let data = json!({
+            "tweetId": format!("t{i}"),
+            "likes": m.likes, "retweets": m.retweets, "replies": m.replies, "impressions": m.impressions,
+            "topic": TOPICS[i % 3],
+            "hour": format!("{:02}", i % 8),
+            "tags": if i % 4 == 0 { json!(["launch", "thread"]) } else { json!(["thread"]) },
+        });
+        aq.push(
+            "metrics",
+            data,
+            Priority::new(25).unwrap(),
+            Some(&format!("m-{i:05}")),
+            None,
+        )
+        .await
+        .unwrap();
+    }
+    Workload {
+        good,
+        bad,
+        metrics: metrics_n,
+    }
+}
+
+/// Items not finished yet on both queues (ready, delayed or in flight), or
+/// `None` when Redis did not answer.
+pub async fn left(redis: &Redis) -> Option<u64> {
+    let mut n = 0;
+    for q in [QueueName::SyncToSupabase, QueueName::AnalyticsProcessing] {
+        let s = Queue::new(redis, q).stats().await.ok()?;
+        n += s.ready + s.delayed + s.in_flight;
+    }
+    Some(n)
+}
+
+/// Rows in the sink table (-1 when the database did not answer).
+pub async fn rows(pg: &tokio_postgres::Client) -> i64 {
+    pg.query_one("SELECT COUNT(*) FROM audit_log", &[])
+        .await
+        .map(|r| r.get(0))
+        .unwrap_or(-1)
+}
+
+/// Sum of `field` over every key matching `pattern` (SCAN; test servers are small).
+async fn sum_field(redis: &Redis, pattern: &str, field: &str) -> i64 {
+    let mut conn = redis.conn.clone();
+    let mut keys: Vec<String> = Vec::new();
+    let mut cursor = 0u64;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1_000)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        keys.extend(batch);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    assert!(!keys.is_empty(), "no key matches {pattern}");
+    let mut sum = 0;
+    for k in keys {
+        let v: Option<i64> = redis::cmd("HGET")
+            .arg(&k)
+            .arg(field)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        sum += v.unwrap_or(0);
+    }
+    sum
+}
+
+impl Workload {
+    /// Every promise of the run, exactly: the applied sync ids, the
+    /// dead-letter set, nothing waiting, every stats counter (daily and
+    /// hourly) and every arm's alpha and beta.
+    pub async fn check(&self, redis: &Redis, pg: &tokio_postgres::Client) {
+        // Sync: exactly the good ids, once each.
+        let rows = pg
+            .query("SELECT id FROM audit_log ORDER BY id", &[])
+            .await
+            .unwrap();
+        let ids: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        let distinct: BTreeSet<String> = ids.iter().cloned().collect();
+        assert_eq!(
+            ids.len(),
+            self.good.len(),
+            "rows applied (duplicates or losses)"
+        );
+        assert_eq!(distinct, self.good, "the applied ids");
+        assert_eq!(
+            left(redis).await,
+            Some(0),
+            "nothing ready, delayed or in flight"
+        );
+        let q = Queue::new(redis, QueueName::SyncToSupabase);
+        let dead: BTreeSet<String> = q
+            .dead(10_000)
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(dead, self.bad, "dead-letter set");
+        let aq = Queue::new(redis, QueueName::AnalyticsProcessing);
+        assert_eq!(
+            aq.stats().await.unwrap().dead,
+            0,
+            "no analytics item died: {:?}",
+            aq.dead(10).await.unwrap()
+        );
+
+        // Analytics: every counter is the exact sum of the items' metrics
+        // (daily and hourly agree), every arm the prior plus its rewards.
+        let ms: Vec<Engagement> = (0..self.metrics).map(metrics).collect();
+        let p = redis.ctx.prefix.as_str().to_string();
+        for (field, want) in [
+            ("likes", ms.iter().map(|m| m.likes as i64).sum::<i64>()),
+            ("retweets", ms.iter().map(|m| m.retweets as i64).sum()),
+            ("replies", ms.iter().map(|m| m.replies as i64).sum()),
+            ("impressions", ms.iter().map(|m| m.impressions as i64).sum()),
+            ("tweets_measured", self.metrics as i64),
+        ] {
+            for period in ["daily", "hourly"] {
+                let got = sum_field(redis, &format!("{p}stats:{period}:*"), field).await;
+                assert_eq!(got, want, "stats:{period} {field}");
+            }
+        }
+        let mut arms: BTreeMap<(String, String), (f64, u64)> = BTreeMap::new();
+        for (i, m) in ms.iter().enumerate() {
+            let r = reward(m, BASELINE).unwrap();
+            let mut add = |kind: &str, arm: String| {
+                let e = arms.entry((kind.into(), arm)).or_insert((0.0, 0));
+                e.0 += r;
+                e.1 += 1;
+            };
+            add("topic", TOPICS[i % 3].into());
+            add("hour", format!("{:02}", i % 8));
+            add("tag", "thread".into());
+            if i % 4 == 0 {
+                add("tag", "launch".into());
+            }
+        }
+        let mut conn = redis.conn.clone();
+        for ((kind, arm), (rewards, n)) in &arms {
+            let mut side = Vec::new();
+            for s in ["alpha", "beta"] {
+                let v: String = redis::cmd("GET")
+                    .arg(format!("{p}bandit:{kind}:{{{arm}}}:{s}"))
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                side.push(v.parse::<f64>().unwrap());
+            }
+            let (alpha, beta) = (side[0], side[1]);
+            // One extra or missing application moves alpha + beta by exactly 1.
+            assert!(
+                (alpha + beta - 2.0 - *n as f64).abs() < 1e-6,
+                "{kind} {arm}: alpha + beta - 2 = {} for {n} items",
+                alpha + beta - 2.0
+            );
+            assert!(
+                (alpha - 1.0 - rewards).abs() < 1e-6,
+                "{kind} {arm}: alpha - 1 = {} for rewards summing to {rewards}",
+                alpha - 1.0
+            );
+        }
+    }
+}
