@@ -43,56 +43,84 @@ pub async fn create_table(pg: &tokio_postgres::Client) {
 /// Pushes `sync` sync items (one in 50 built to fail) and `metrics` analytics
 /// items over three topics, eight posting hours and two tags.
 pub async fn seed(redis: &Redis, sync: usize, metrics_n: usize) -> Workload {
-    let q = Queue::new(redis, QueueName::SyncToSupabase);
-    let (mut good, mut bad) = (BTreeSet::new(), BTreeSet::new());
-    for i in 0..sync {
-        let id = format!("item-{i:05}");
-        let data = if i % 50 == 7 {
-            bad.insert(id.clone());
-            if i % 100 == 7 {
-                json!({ "table": "no_such_table", "op": "insert", "row": { "id": id } })
+    let w = Workload::new(sync, metrics_n);
+    w.push(redis, 0..sync, 0..metrics_n).await;
+    w
+}
+
+fn sync_id(i: usize) -> String {
+    format!("item-{i:05}")
+}
+
+impl Workload {
+    /// The workload's expectations, nothing pushed yet.
+    pub fn new(sync: usize, metrics_n: usize) -> Workload {
+        let (mut good, mut bad) = (BTreeSet::new(), BTreeSet::new());
+        for i in 0..sync {
+            if i % 50 == 7 {
+                bad.insert(sync_id(i));
             } else {
-                json!({ "table": "audit_log", "op": "insert", "row": "not an object" })
+                good.insert(sync_id(i));
             }
-        } else {
-            good.insert(id.clone());
-            json!({ "table": "audit_log", "op": "insert", "row": { "id": id, "n": i, "note": "exact" } })
-        };
-        q.push("audit", data, Priority::new(50).unwrap(), Some(&id), None)
+        }
+        Workload {
+            good,
+            bad,
+            metrics: metrics_n,
+        }
+    }
+
+    /// Pushes the sync items `sync` and the analytics items `metrics` (and
+    /// stores the baseline the rewards are computed against).
+    pub async fn push(
+        &self,
+        redis: &Redis,
+        sync: std::ops::Range<usize>,
+        metrics_range: std::ops::Range<usize>,
+    ) {
+        let q = Queue::new(redis, QueueName::SyncToSupabase);
+        for i in sync {
+            let id = sync_id(i);
+            let data = if i % 50 == 7 {
+                if i % 100 == 7 {
+                    json!({ "table": "no_such_table", "op": "insert", "row": { "id": id } })
+                } else {
+                    json!({ "table": "audit_log", "op": "insert", "row": "not an object" })
+                }
+            } else {
+                json!({ "table": "audit_log", "op": "insert", "row": { "id": id, "n": i, "note": "exact" } })
+            };
+            q.push("audit", data, Priority::new(50).unwrap(), Some(&id), None)
+                .await
+                .unwrap();
+        }
+        let key = format!("{}learn:performance_baseline", redis.ctx.prefix.as_str());
+        let _: () = redis::cmd("SET")
+            .arg(key)
+            .arg(format!("{{\"engagementRate\": {BASELINE}}}"))
+            .query_async(&mut redis.conn.clone())
             .await
             .unwrap();
-    }
-    let key = format!("{}learn:performance_baseline", redis.ctx.prefix.as_str());
-    let _: () = redis::cmd("SET")
-        .arg(key)
-        .arg(format!("{{\"engagementRate\": {BASELINE}}}"))
-        .query_async(&mut redis.conn.clone())
-        .await
-        .unwrap();
-    let aq = Queue::new(redis, QueueName::AnalyticsProcessing);
-    for i in 0..metrics_n {
-        let m = metrics(i);
-        let data = json!({
-            "tweetId": format!("t{i}"),
-            "likes": m.likes, "retweets": m.retweets, "replies": m.replies, "impressions": m.impressions,
-            "topic": TOPICS[i % 3],
-            "hour": format!("{:02}", i % 8),
-            "tags": if i % 4 == 0 { json!(["launch", "thread"]) } else { json!(["thread"]) },
-        });
-        aq.push(
-            "metrics",
-            data,
-            Priority::new(25).unwrap(),
-            Some(&format!("m-{i:05}")),
-            None,
-        )
-        .await
-        .unwrap();
-    }
-    Workload {
-        good,
-        bad,
-        metrics: metrics_n,
+        let aq = Queue::new(redis, QueueName::AnalyticsProcessing);
+        for i in metrics_range {
+            let m = metrics(i);
+            let data = json!({
+                "tweetId": format!("t{i}"),
+                "likes": m.likes, "retweets": m.retweets, "replies": m.replies, "impressions": m.impressions,
+                "topic": TOPICS[i % 3],
+                "hour": format!("{:02}", i % 8),
+                "tags": if i % 4 == 0 { json!(["launch", "thread"]) } else { json!(["thread"]) },
+            });
+            aq.push(
+                "metrics",
+                data,
+                Priority::new(25).unwrap(),
+                Some(&format!("m-{i:05}")),
+                None,
+            )
+            .await
+            .unwrap();
+        }
     }
 }
 
