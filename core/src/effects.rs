@@ -6,11 +6,12 @@
 //! ack. Instead:
 //!
 //! 1. The effects are computed once, every key and value resolved (the time
-//!    bucket of a counter, the reward of a metric), into a [`Plan`]. The first
-//!    lease holder stores it in the queue's meta hash (`queue_plan`, under the
-//!    lease-token check); every later delivery of the item reads that plan
-//!    back instead of computing its own, so a redelivery applies the very same
-//!    effects even if the clock moved to the next hour or the baseline changed.
+//!    bucket of a counter, the reward of a metric), into a [`Plan`] whose
+//!    effect ids derive from the item alone. The first lease holder stores it
+//!    in the queue's meta hash (`queue_plan`, under the lease-token check);
+//!    every later delivery reads that plan back instead of computing its own,
+//!    so a redelivery applies the very same values even if the baseline
+//!    changed meanwhile.
 //! 2. Each effect runs as one `effect_*` script that touches its target and
 //!    an *effect-marks* sorted set in the target's own hash slot
 //!    ([`marks_key`]). The script applies the effect only when its effect id
@@ -203,9 +204,10 @@ pub fn effect_id(scope: &str, effect: &Effect) -> Result<String> {
 /// Every side effect of one item, fixed by its first lease holder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
-    /// Makes the effect ids of this item unique: the lease token of the
-    /// delivery that made the plan (a new item under a reused id gets a new
-    /// plan, hence new ids).
+    /// Makes the effect ids of this item unique and is a function of the
+    /// item alone (the runner uses `<queue>:<id>@<createdAt>`): every
+    /// delivery, even one that lost the stored plan in a failover, derives
+    /// the same ids, while a new item under a reused id gets new ones.
     pub scope: String,
     pub effects: Vec<Effect>,
 }

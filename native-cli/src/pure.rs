@@ -5,7 +5,7 @@ use crate::Failure;
 use anyhow::Context;
 use serde::Serialize;
 use std::io::{BufRead, BufWriter, Write};
-use xbot_core::{bandit, content, keys, queue, Error};
+use xbot_core::{bandit, content, jsonl, keys, queue, Error};
 
 type Result<T = ()> = std::result::Result<T, Failure>;
 
@@ -159,17 +159,12 @@ fn hash_stream(ctx: &keys::KeyContext) -> Result {
     let mut bad = 0usize;
     for (i, line) in stdin.lines().enumerate() {
         let line = line.context("reading stdin")?;
-        match serde_json::from_str::<String>(&line) {
-            Ok(text) => serde_json::to_writer(&mut out, &content::digest(&text, ctx))
-                .context("writing stdout")?,
-            Err(e) => {
+        match jsonl::hash_line(&line, ctx) {
+            Ok(digest) => serde_json::to_writer(&mut out, &digest).context("writing stdout")?,
+            Err(err) => {
                 bad += 1;
-                let err = Error::InvalidJson {
-                    what: "input line (expected a JSON string)",
-                    reason: e.to_string(),
-                };
-                let obj = serde_json::json!({ "line": i + 1, "error": { "code": err.code(), "message": err.to_string() } });
-                serde_json::to_writer(&mut out, &obj).context("writing stdout")?;
+                serde_json::to_writer(&mut out, &jsonl::error_line(i + 1, &err))
+                    .context("writing stdout")?;
             }
         }
         out.write_all(b"\n")?;

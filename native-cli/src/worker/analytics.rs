@@ -6,7 +6,7 @@
 
 use super::metrics::Metrics;
 use super::sink::SinkError;
-use crate::ops::{bandit, now_ms, stats};
+use crate::ops::{bandit, stats};
 use crate::redis::Redis;
 use serde_json::Value;
 use xbot_core::bandit::{reward, Engagement};
@@ -50,15 +50,17 @@ async fn baseline(redis: &Redis, metrics: &Metrics) -> Result<f64, SinkError> {
         .unwrap_or(DEFAULT_BASELINE_RATE))
 }
 
-/// The side effects of one metrics item, every key and value resolved now
-/// (the time buckets, the reward against the current baseline): the daily and
-/// hourly counters (one effect per hash), then one posterior update per arm.
-/// A redelivered item reuses the plan its first delivery stored, so these are
-/// computed once per item.
+/// The side effects of one metrics item, every key and value resolved: the
+/// daily and hourly counters of the buckets containing `at_ms` (the item's
+/// `createdAt`, so every delivery picks the same buckets; one effect per
+/// hash), then one posterior update per arm with the reward against the
+/// current baseline. A redelivered item reuses the plan its first delivery
+/// stored, so the rewards are computed once per item too.
 pub async fn plan(
     redis: &Redis,
     data: &Value,
     scope: &str,
+    at_ms: u64,
     metrics: &Metrics,
 ) -> Result<Plan, SinkError> {
     let m: Engagement = serde_json::from_value(data.clone())
@@ -77,7 +79,6 @@ pub async fn plan(
         }
     }
     let r = reward(&m, baseline(redis, metrics).await?).map_err(permanent)?;
-    let now = now_ms();
     let mut fields: Vec<(String, i64)> = counts
         .iter()
         .map(|(name, v)| (name.to_string(), *v as i64))
@@ -85,7 +86,7 @@ pub async fn plan(
     fields.push(("tweets_measured".into(), 1));
     let mut effects = Vec::new();
     for period in ["daily", "hourly"] {
-        let k = stats::key(redis, period, now).map_err(permanent)?;
+        let k = stats::key(redis, period, at_ms).map_err(permanent)?;
         effects.push(Effect::Stats {
             key: k.key,
             ttl: k.ttl_seconds.unwrap_or(86_400),

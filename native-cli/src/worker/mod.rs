@@ -363,7 +363,13 @@ async fn apply_effects(
     lost: &AtomicBool,
 ) -> Result<(), SinkError> {
     let q = Queue::new(&shared.redis, queue);
-    let fresh = analytics::plan(&shared.redis, &r.item.data, &r.token, &shared.metrics).await?;
+    // The scope (hence every effect id) is a function of the item alone, so
+    // even a plan lost with a failed-over master cannot make a second set of
+    // effect ids; a new item under a reused id has a new `createdAt`.
+    let scope = format!("{}:{}@{}", queue.as_str(), r.item.id, r.item.created_at);
+    let at_ms = xbot_core::time::parse_iso(&r.item.created_at)
+        .map_or_else(|_| now_ms(), |ms| ms.max(0) as u64);
+    let fresh = analytics::plan(&shared.redis, &r.item.data, &scope, at_ms, &shared.metrics).await?;
     let plan = retrying(shared, queue.family(), lost, || {
         q.plan(&r.item.id, &r.token, &fresh)
     })
