@@ -182,6 +182,24 @@ pub fn hash_tag(key: &str) -> Option<&str> {
     (close > 0).then(|| &key[open + 1..open + 1 + close])
 }
 
+/// Redis Cluster's slot of `key`: CRC16/XMODEM of its hash tag (or of the
+/// whole key when it has none), mod 16384.
+pub fn key_slot(key: &str) -> u16 {
+    let bytes = hash_tag(key).unwrap_or(key).as_bytes();
+    let mut crc: u16 = 0;
+    for &b in bytes {
+        crc ^= (b as u16) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc % 16384
+}
+
 /// The id of one effect of a plan: unique per (scope, target), so two
 /// targets sharing a marks set (topic `ai` and tag `ai`) never collide.
 pub fn effect_id(scope: &str, effect: &Effect) -> Result<String> {
@@ -237,33 +255,19 @@ mod tests {
         Prefix::parse("prod:").unwrap()
     }
 
-    /// Redis Cluster's key slot (CRC16/XMODEM of the hash tag or the key, mod 16384).
-    fn slot(key: &str) -> u16 {
-        let bytes = hash_tag(key).unwrap_or(key).as_bytes();
-        let mut crc: u16 = 0;
-        for &b in bytes {
-            crc ^= (b as u16) << 8;
-            for _ in 0..8 {
-                crc = if crc & 0x8000 != 0 {
-                    (crc << 1) ^ 0x1021
-                } else {
-                    crc << 1
-                };
-            }
-        }
-        crc % 16384
-    }
-
     #[test]
     fn slot_function_matches_redis() {
         // Values from CLUSTER KEYSLOT on Redis 7.
-        assert_eq!(slot("foo"), 12182);
-        assert_eq!(slot("{user1000}.following"), slot("{user1000}.followers"));
-        assert_eq!(slot("123456789"), 12739);
+        assert_eq!(key_slot("foo"), 12182);
+        assert_eq!(
+            key_slot("{user1000}.following"),
+            key_slot("{user1000}.followers")
+        );
+        assert_eq!(key_slot("123456789"), 12739);
     }
 
     #[test]
-    fn marks_share_the_target_slot() {
+    fn marks_share_the_target_key_slot() {
         for target in [
             "prod:stats:daily:2026-12-01",
             "prod:stats:hourly:2026-12-01T18",
@@ -271,7 +275,7 @@ mod tests {
             "prod:bandit:tag:{rust}:beta",
         ] {
             let m = marks_key(target, &prefix());
-            assert_eq!(slot(&m), slot(target), "{target} -> {m}");
+            assert_eq!(key_slot(&m), key_slot(target), "{target} -> {m}");
             assert!(m.starts_with("prod:fx:{"), "{m}");
         }
         assert_eq!(

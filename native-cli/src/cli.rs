@@ -32,6 +32,16 @@ pub struct Global {
     /// (default: the public web roots).
     #[arg(long, global = true, env = "REDIS_CA_CERT")]
     pub ca_cert: Option<std::path::PathBuf>,
+    /// Durable mode: pushes, effect plans and effects return only once this
+    /// many replicas confirmed them (Redis WAIT), so a failover cannot lose
+    /// them. 0 = off.
+    #[arg(
+        long,
+        global = true,
+        env = "XBOT_REDIS_WAIT_REPLICAS",
+        default_value_t = 0
+    )]
+    pub wait_replicas: u32,
     /// Key prefix, one segment plus ':' (e.g. `stg:`). Default: from --env, else `app:`.
     #[arg(long, global = true, env = "REDIS_PREFIX")]
     pub prefix: Option<String>,
@@ -50,6 +60,7 @@ impl Global {
             url: self.redis_url.clone(),
             cache_url: self.cache_url.clone().filter(|u| !u.trim().is_empty()),
             ca_cert: self.ca_cert.clone(),
+            wait_replicas: self.wait_replicas,
         }
     }
 }

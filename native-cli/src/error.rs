@@ -42,6 +42,13 @@ pub enum OpError {
     #[error("{what} walks the keyspace node by node and does not run on a Redis Cluster yet; point --redis-url at one node")]
     NotOnCluster { what: &'static str },
 
+    #[error("durable mode: only {acked} of {wanted} replicas confirmed the write to {key} in time; it is retried (XBOT_REDIS_WAIT_REPLICAS)")]
+    NotReplicated {
+        key: String,
+        acked: u32,
+        wanted: u32,
+    },
+
     #[error("unexpected reply from {script}: {detail}")]
     Protocol {
         script: &'static str,
@@ -61,6 +68,7 @@ impl OpError {
             OpError::NotInFlight { .. } => "NOT_IN_FLIGHT",
             OpError::NotOwner { .. } => "NOT_OWNER",
             OpError::NotOnCluster { .. } => "NOT_ON_CLUSTER",
+            OpError::NotReplicated { .. } => "NOT_REPLICATED",
             OpError::Protocol { .. } => "PROTOCOL_ERROR",
         }
     }

@@ -31,16 +31,18 @@ pub async fn apply_once(redis: &Redis, scope: &str, effect: &Effect) -> OpResult
             what: effect.target().to_string(),
             source,
         })?;
-    match &reply {
+    let outcome = match &reply {
         Value::Array(parts) => match parts.first() {
-            Some(Value::Int(1)) => Ok(Outcome::Applied(
-                parts.get(1).cloned().unwrap_or(Value::Nil),
-            )),
-            Some(Value::Int(0)) => Ok(Outcome::AlreadyApplied),
-            _ => Err(protocol(effect, &reply)),
+            Some(Value::Int(1)) => Outcome::Applied(parts.get(1).cloned().unwrap_or(Value::Nil)),
+            Some(Value::Int(0)) => Outcome::AlreadyApplied,
+            _ => return Err(protocol(effect, &reply)),
         },
-        _ => Err(protocol(effect, &reply)),
-    }
+        _ => return Err(protocol(effect, &reply)),
+    };
+    // Durable mode: "already applied" is only trusted once replicated too
+    // (the first call may have timed out before its WAIT).
+    redis.replicated(effect.target()).await?;
+    Ok(outcome)
 }
 
 fn protocol(effect: &Effect, reply: &Value) -> OpError {

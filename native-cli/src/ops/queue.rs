@@ -177,6 +177,7 @@ impl<'a> Queue<'a> {
             not_before_ms.unwrap_or(0).to_string(),
         ];
         let reply: Vec<Value> = self.run("queue_push", &args).await?;
+        self.redis.replicated(&self.keys[0]).await?;
         match (reply.first().and_then(int), reply.get(1), reply.get(2)) {
             (Some(1), Some(score), None) => Ok(Pushed {
                 id,
@@ -304,6 +305,7 @@ impl<'a> Queue<'a> {
                 &[id.to_string(), token.to_string(), plan.to_json()],
             )
             .await?;
+        self.redis.replicated(&self.keys[0]).await?;
         match &reply {
             Value::Int(code) => Err(self.owner_error(id, *code)),
             other => match text(other) {

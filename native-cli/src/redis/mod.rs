@@ -60,6 +60,10 @@ impl Conn {
 /// Response timeout for normal commands.
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// On a Cluster, the time one request may take with its retries (a failover
+/// moves its slots meanwhile).
+pub const CLUSTER_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Where to connect: the state Redis, an optional cache Redis, and the CA
 /// that signs their TLS certificates.
 #[derive(Debug, Clone, Default)]
@@ -72,7 +76,22 @@ pub struct Endpoints {
     /// `REDIS_CA_CERT`: PEM file of the CA to trust for `rediss://` instead
     /// of the public web roots (a private or self-signed CA).
     pub ca_cert: Option<std::path::PathBuf>,
+    /// `XBOT_REDIS_WAIT_REPLICAS`: durable mode (0 = off).
+    pub wait_replicas: u32,
 }
+
+/// Durable mode: writes that must survive a failover (pushes, effect plans,
+/// effects) return only once `replicas` replicas have them (`WAIT`); a write
+/// not replicated within `timeout` is an error, so the caller retries it
+/// (every such write is idempotent).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Durable {
+    pub replicas: u32,
+    pub timeout: Duration,
+}
+
+/// How long durable mode waits for replicas before reporting an error.
+pub const WAIT_TIMEOUT: Duration = Duration::from_millis(1_000);
 
 impl Endpoints {
     pub fn new(url: &str) -> Endpoints {
@@ -92,6 +111,8 @@ pub struct Redis {
     cache: Option<Conn>,
     pub ctx: KeyContext,
     scripts: std::sync::Arc<HashMap<&'static str, redis::Script>>,
+    /// Durable mode, when on.
+    pub durable: Option<Durable>,
 }
 
 impl Redis {
@@ -124,6 +145,10 @@ impl Redis {
             cache,
             ctx,
             scripts,
+            durable: (ep.wait_replicas > 0).then_some(Durable {
+                replicas: ep.wait_replicas,
+                timeout: WAIT_TIMEOUT,
+            }),
         })
     }
 
@@ -173,6 +198,48 @@ impl Redis {
             })
     }
 
+    /// In durable mode, waits until the node that holds `key` has replicated
+    /// every write sent before (`WAIT` on that node's connection); an error
+    /// when too few replicas confirm in time. Without durable mode, nothing.
+    pub async fn replicated(&self, key: &str) -> OpResult<()> {
+        let Some(d) = self.durable else {
+            return Ok(());
+        };
+        let mut cmd = redis::cmd("WAIT");
+        cmd.arg(d.replicas).arg(d.timeout.as_millis() as u64);
+        let err = |source| OpError::Redis {
+            what: format!("WAIT for the replicas of {key}"),
+            source,
+        };
+        let acked: i64 = match self.conn_for(key) {
+            Conn::Single(mut c) => cmd.query_async(&mut c).await.map_err(err)?,
+            Conn::Cluster(mut c) => {
+                use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+                let slot = xbot_core::effects::key_slot(key);
+                let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(
+                    Route::new(slot, SlotAddr::Master),
+                ));
+                match c.route_command(cmd, route).await.map_err(err)? {
+                    Value::Int(n) => n,
+                    other => {
+                        return Err(OpError::Protocol {
+                            script: "WAIT",
+                            detail: format!("{other:?}"),
+                        })
+                    }
+                }
+            }
+        };
+        if acked < i64::from(d.replicas) {
+            return Err(OpError::NotReplicated {
+                key: key.to_string(),
+                acked: acked.max(0) as u32,
+                wanted: d.replicas,
+            });
+        }
+        Ok(())
+    }
+
     /// Runs a protocol script by name (EVALSHA, loading it on NOSCRIPT).
     pub async fn script<T: redis::FromRedisValue>(
         &self,
@@ -213,8 +280,17 @@ async fn open_conn(url: &str, ca_pem: Option<&[u8]>) -> OpResult<Conn> {
             .map(str::trim)
             .filter(|n| !n.is_empty())
             .collect();
+        // A failover takes the cluster a few seconds (node timeout + election):
+        // a request retries quickly (50 ms doubling to 1 s, refreshing the
+        // slot map from the surviving nodes) for up to 10 s overall, while
+        // each attempt keeps the normal response timeout.
         let mut builder = redis::cluster::ClusterClientBuilder::new(nodes)
             .response_timeout(RESPONSE_TIMEOUT)
+            .overall_response_timeout(Some(CLUSTER_REQUEST_TIMEOUT))
+            .retries(16)
+            .min_retry_wait(50)
+            .max_retry_wait(1_000)
+            .retry_wait_formula(50, 2)
             .connection_timeout(Duration::from_secs(3));
         if ca_pem.is_some() {
             builder = builder.certs(certs());

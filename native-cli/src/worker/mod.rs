@@ -369,7 +369,8 @@ async fn apply_effects(
     let scope = format!("{}:{}@{}", queue.as_str(), r.item.id, r.item.created_at);
     let at_ms = xbot_core::time::parse_iso(&r.item.created_at)
         .map_or_else(|_| now_ms(), |ms| ms.max(0) as u64);
-    let fresh = analytics::plan(&shared.redis, &r.item.data, &scope, at_ms, &shared.metrics).await?;
+    let fresh =
+        analytics::plan(&shared.redis, &r.item.data, &scope, at_ms, &shared.metrics).await?;
     let plan = retrying(shared, queue.family(), lost, || {
         q.plan(&r.item.id, &r.token, &fresh)
     })

@@ -109,26 +109,26 @@ pub struct RedisCluster {
 }
 
 impl RedisCluster {
+    /// Three masters, no replicas.
     pub fn start() -> RedisCluster {
+        Self::start_shards(3, 0, 2_000)
+    }
+
+    /// `masters` masters with `replicas` replicas each; a master is declared
+    /// failed after `node_timeout_ms` without an answer.
+    pub fn start_shards(masters: usize, replicas: usize, node_timeout_ms: u64) -> RedisCluster {
         let dir = std::env::temp_dir().join(format!(
             "xbot-cluster-{}-{}",
             std::process::id(),
             fastrand_suffix()
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        let nodes: Vec<RedisServer> = (0..3)
-            .map(|i| {
-                let conf = dir.join(format!("nodes-{i}.conf"));
-                RedisServer::start_with(&[
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    conf.to_str().unwrap(),
-                    "--cluster-node-timeout",
-                    "2000",
-                    "--dir",
-                    dir.to_str().unwrap(),
-                ])
+        let nodes: Vec<RedisServer> = (0..masters * (1 + replicas))
+            .map(|_| {
+                let port = free_port();
+                let args = Self::node_args(&dir, port, node_timeout_ms);
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                RedisServer::start_on_with(port, &args)
             })
             .collect();
         let addrs: Vec<String> = nodes
@@ -138,27 +138,156 @@ impl RedisCluster {
         let status = Command::new("redis-cli")
             .args(["--cluster", "create"])
             .args(&addrs)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
             .expect("redis-cli must be installed");
         assert!(status.success(), "redis-cli --cluster create failed");
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let cluster = RedisCluster { nodes, dir };
+        cluster.wait_ok(Duration::from_secs(20));
+        cluster.wait_replicas_synced(Duration::from_secs(20));
+        cluster
+    }
+
+    /// Waits until every replica's link to its master is up (synced).
+    pub fn wait_replicas_synced(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
         'wait: while Instant::now() < deadline {
-            for n in &nodes {
+            for n in &self.nodes {
+                let Ok(mut c) = redis::Client::open(n.url()).unwrap().get_connection() else {
+                    continue;
+                };
+                let info: String = redis::cmd("INFO")
+                    .arg("replication")
+                    .query(&mut c)
+                    .unwrap_or_default();
+                if info.contains("role:slave") && !info.contains("master_link_status:up") {
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue 'wait;
+                }
+            }
+            return;
+        }
+        panic!("the replicas did not sync");
+    }
+
+    /// The arguments of a cluster node (its config file is named by port, so
+    /// a restart on the same port finds its identity again).
+    fn node_args(dir: &std::path::Path, port: u16, node_timeout_ms: u64) -> Vec<String> {
+        let conf = dir.join(format!("nodes-{port}.conf"));
+        [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            conf.to_str().unwrap(),
+            "--cluster-node-timeout",
+            &node_timeout_ms.to_string(),
+            "--dir",
+            dir.to_str().unwrap(),
+            "--appendonly",
+            "yes",
+            "--appendfilename",
+            &format!("aof-{port}.aof"),
+            "--appenddirname",
+            &format!("aof-{port}"),
+            // Replicas sync at once (the default waits 5 s for more replicas).
+            "--repl-diskless-sync-delay",
+            "0",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
+    /// Waits until every running node reports `cluster_state:ok` and agrees
+    /// on the slot coverage.
+    pub fn wait_ok(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        'wait: while Instant::now() < deadline {
+            for n in &self.nodes {
+                let Ok(mut c) = redis::Client::open(n.url()).unwrap().get_connection() else {
+                    continue; // a killed node
+                };
                 let info: String = redis::cmd("CLUSTER")
                     .arg("INFO")
-                    .query(&mut n.conn())
+                    .query(&mut c)
                     .unwrap_or_default();
                 if !info.contains("cluster_state:ok") {
                     std::thread::sleep(Duration::from_millis(50));
                     continue 'wait;
                 }
             }
-            return RedisCluster { nodes, dir };
+            return;
         }
         panic!("the cluster did not become ready");
+    }
+
+    /// The index of the node that is master of `key`'s slot now.
+    pub fn master_of(&self, key: &str) -> usize {
+        self.try_master_of(key)
+            .unwrap_or_else(|| panic!("no live master owns the slot of {key}"))
+    }
+
+    /// Waits until a live node other than `old` is master of `key`'s slot (a
+    /// replica was promoted), then for the cluster to be ok.
+    pub fn wait_promoted(&self, key: &str, old: usize, limit: Duration) -> usize {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            match self.try_master_of(key) {
+                Some(m) if m != old => {
+                    self.wait_ok(limit);
+                    return m;
+                }
+                _ => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+        panic!("no replica was promoted for {key}");
+    }
+
+    fn try_master_of(&self, key: &str) -> Option<usize> {
+        let slot = xbot_core::effects::key_slot(key);
+        for (i, n) in self.nodes.iter().enumerate() {
+            let Ok(mut c) = redis::Client::open(n.url()).unwrap().get_connection() else {
+                continue;
+            };
+            let role: Vec<redis::Value> = redis::cmd("ROLE").query(&mut c).unwrap();
+            if !matches!(role.first(), Some(redis::Value::BulkString(b)) if b == b"master") {
+                continue;
+            }
+            let shards: Vec<Vec<redis::Value>> =
+                redis::cmd("CLUSTER").arg("SLOTS").query(&mut c).unwrap();
+            let me = n.port as i64;
+            for s in shards {
+                let (lo, hi) = (
+                    redis::from_redis_value::<i64>(s[0].clone()).unwrap(),
+                    redis::from_redis_value::<i64>(s[1].clone()).unwrap(),
+                );
+                let port = match &s[2] {
+                    redis::Value::Array(a) => redis::from_redis_value::<i64>(a[1].clone()).unwrap(),
+                    _ => -1,
+                };
+                if (lo..=hi).contains(&(slot as i64)) && port == me {
+                    return Some(i);
+                }
+            }
+        }
+        None
+    }
+
+    /// SIGKILLs node `i` (its process only; its files stay for a restart).
+    pub fn kill(&mut self, i: usize) {
+        let _ = self.nodes[i].child.kill();
+        let _ = self.nodes[i].child.wait();
+    }
+
+    /// Restarts node `i` on its port with its config: it rejoins, as a
+    /// replica when its slots were failed over meanwhile.
+    pub fn restart(&mut self, i: usize, node_timeout_ms: u64) {
+        let port = self.nodes[i].port;
+        let args = Self::node_args(&self.dir, port, node_timeout_ms);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.nodes[i] = RedisServer::start_on_with(port, &args);
     }
 
     /// The node URLs, comma-separated: how xbot-redis is pointed at a cluster.

@@ -1,0 +1,150 @@
+//! Cluster failover: 3 masters + 3 replicas on loopback, two workers and the
+//! bot pushing while the master that owns the analytics queue is SIGKILLed.
+//! Its replica is promoted; workers, the pusher and the reaper follow the new
+//! topology (MOVED, reconnect) and finish the run; the killed node restarts
+//! and rejoins as a replica.
+//!
+//! Replication is asynchronous: a write the dead master acknowledged but had
+//! not sent to its replica is lost. So the default mode must never apply
+//! anything twice and may lose such writes (the test counts them), and the
+//! durable mode (`XBOT_REDIS_WAIT_REPLICAS=1`: pushes, plans and effects
+//! return only once a replica has them) must end exact.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::pg::TestDb;
+use support::{exact, RedisCluster};
+use xbot_core::keys::KeyContext;
+use xbot_redis::redis::{Endpoints, Redis};
+
+const NODE_TIMEOUT_MS: u64 = 1_000;
+const SYNC: usize = 1_200;
+const METRICS: usize = 480;
+const SLICES: usize = 8;
+
+fn spawn_worker(url: &str, db_url: &str, wait_replicas: u32) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_xbot-redis"))
+        .args(["--redis-url", url, "worker"])
+        .env("DATABASE_URL", db_url)
+        .env("PORT", "0")
+        .env("XBOT_QUEUES", "sync_to_supabase:4,analytics_processing:4")
+        .env("XBOT_SYNC_TABLES", "audit_log")
+        .env("XBOT_LEASE_MS", "1500")
+        .env("XBOT_REDIS_WAIT_REPLICAS", wait_replicas.to_string())
+        .env_remove("REDIS_PREFIX")
+        .env_remove("APP_ENV")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Pushes a slice like the bot would: a push that fails (the shard is
+/// failing over) is retried; pushing the same id again is harmless.
+async fn push_slice(
+    redis: &Redis,
+    work: &exact::Workload,
+    sync: std::ops::Range<usize>,
+    metrics: std::ops::Range<usize>,
+) {
+    for i in sync {
+        retry(|| work.try_push(redis, i..i + 1, 0..0)).await;
+    }
+    for i in metrics {
+        retry(|| work.try_push(redis, 0..0, i..i + 1)).await;
+    }
+}
+
+async fn retry<F, Fut>(mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !f().await {
+        assert!(Instant::now() < deadline, "a push kept failing for 30 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// One run; returns what it measured.
+async fn run(wait_replicas: u32) -> (exact::Tally, String) {
+    let started = Instant::now();
+    let db = TestDb::create().await;
+    let pg = db.client().await;
+    exact::create_table(&pg).await;
+    let mut cluster = RedisCluster::start_shards(3, 1, NODE_TIMEOUT_MS);
+    let url = cluster.url();
+    let mut ep = Endpoints::new(&url);
+    ep.wait_replicas = wait_replicas;
+    let redis = Redis::open(&ep, KeyContext::default()).await.unwrap();
+    let work = exact::Workload::new(SYNC, METRICS);
+    let mut workers: Vec<Child> = (0..2)
+        .map(|_| spawn_worker(&url, &db.url, wait_replicas))
+        .collect();
+
+    let victim_key = "app:queue:{analytics_processing}";
+    let mut killed = None;
+    for k in 0..SLICES {
+        let slice = |n: usize| n * k / SLICES..n * (k + 1) / SLICES;
+        push_slice(&redis, &work, slice(SYNC), slice(METRICS)).await;
+        if k == SLICES / 3 {
+            // SIGKILL the master of the analytics queue while work is in flight
+            // (the workers run on; the bot's pushes wait for the promotion).
+            let m = cluster.master_of(victim_key);
+            cluster.kill(m);
+            killed = Some((m, Instant::now()));
+            cluster.wait_promoted(victim_key, m, Duration::from_secs(30));
+            // The old master comes back (as a deploy platform restarts it) and
+            // rejoins as the replica of the promoted one.
+            cluster.restart(m, NODE_TIMEOUT_MS);
+        }
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    let (m, at) = killed.unwrap();
+    let new_master = cluster.master_of(victim_key);
+    assert_ne!(new_master, m, "the replica was promoted");
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while exact::left(&redis).await != Some(0) {
+        assert!(
+            Instant::now() < deadline,
+            "the queues did not drain: {} rows, {:?} left",
+            exact::rows(&pg).await,
+            exact::left(&redis).await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for w in &workers {
+        let status = Command::new("kill")
+            .args(["-TERM", &w.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    for w in &mut workers {
+        assert_eq!(w.wait().unwrap().code(), Some(0), "graceful exit");
+    }
+    let tally = work.tally(&redis, &pg).await;
+    let report = format!(
+        "failover (wait replicas = {wait_replicas}): master {m} killed {:.1} s into the run, node {new_master} promoted; {:.1} s; {tally:?}",
+        at.duration_since(started).as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    (tally, report)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_follow_a_failover_and_never_apply_twice() {
+    // Default mode: never twice; acknowledged-but-unreplicated writes may be lost.
+    let (tally, report) = run(0).await;
+    eprintln!("{report}");
+    assert!(tally.no_doubles(), "applied twice: {tally:#?}");
+
+    // Durable mode: exact.
+    let (tally, report) = run(1).await;
+    eprintln!("{report}");
+    assert!(tally.exact(), "durable mode lost or doubled: {tally:#?}");
+}
