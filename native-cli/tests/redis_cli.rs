@@ -162,3 +162,63 @@ fn a_queue_round_trip_through_the_cli() {
         b"null\n"
     );
 }
+
+#[test]
+fn idempotency_ids_on_the_command_line() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let incr = |id: &str| {
+        json(&run(
+            &url,
+            &[
+                "stats",
+                "incr",
+                "daily",
+                "likes",
+                "--by",
+                "3",
+                "--id",
+                id,
+                "--at-ms",
+                "1764547200000",
+            ],
+        ))
+    };
+    let first = incr("req-1");
+    assert_eq!(
+        (first["value"].as_i64(), first["applied"].as_bool()),
+        (Some(3), Some(true))
+    );
+    let again = incr("req-1");
+    assert_eq!(
+        (again["value"].as_i64(), again["applied"].as_bool()),
+        (Some(3), Some(false))
+    );
+    let other = incr("req-2");
+    assert_eq!(
+        (other["value"].as_i64(), other["applied"].as_bool()),
+        (Some(6), Some(true))
+    );
+    let update = |id: &str| {
+        json(&run(
+            &url,
+            &[
+                "bandit", "update", "topic", "ai", "--reward", "0.5", "--id", id,
+            ],
+        ))
+    };
+    let u = update("b-1");
+    assert_eq!(
+        (u["alpha"].as_f64(), u["applied"].as_bool()),
+        (Some(1.5), Some(true))
+    );
+    let u = update("b-1");
+    assert_eq!(
+        (u["alpha"].as_f64(), u["applied"].as_bool()),
+        (Some(1.5), Some(false))
+    );
+    // A bad id is refused before any I/O (exit 2), naming what was wrong.
+    let out = run(&url, &["stats", "incr", "daily", "likes", "--id", "a|b"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("idempotency id"));
+}
