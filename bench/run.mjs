@@ -54,6 +54,8 @@ step('queue: runner vs BullMQ vs EVALSHA ceiling (a few minutes)');
 const queue = JSON.parse(sh('node', ['bench/queue.mjs', '20000', '3']).trim().split('\n').pop());
 step('sync throughput into PostgreSQL');
 const sync = node('sync-postgres.mjs', '10000', '3');
+step('durable mode (WAIT 1) vs default, master + replica');
+const durable = JSON.parse(sh('node', ['bench/durable.mjs', '5000', '3']).trim().split('\n').pop());
 
 // --- 5. footprint -------------------------------------------------------------
 step('runner footprint');
@@ -254,6 +256,25 @@ one round trip and one commit per group, so throughput grows with
 concurrency. On a local database at low concurrency the consumers wait for
 their group together and then all go back to Redis at once, leaving the
 connection idle; the default concurrency is therefore 16.
+
+## Durable mode (\`XBOT_REDIS_WAIT_REPLICAS=1\`)
+
+\`node bench/durable.mjs 5000 3\` — a private master with one replica on this
+machine; ${f(durable.n)} analytics items pushed through the runner's
+\`Queue::push\`, then applied by the worker library (4 consumers; per item a
+plan and 5 exactly-once effect scripts: two stats hashes, three arms) until
+drained. Medians of ${durable.runs} runs.
+
+${table(['mode', 'pushes/s', 'items applied/s'], [
+  ['default (no WAIT)', f(durable.wait0.pushPerSec), f(durable.wait0.applyPerSec)],
+  ['durable (WAIT 1 after every push, plan and effect)', f(durable.wait1.pushPerSec), f(durable.wait1.applyPerSec)],
+  ['cost', `${(durable.pushCost * 100).toFixed(0)}%`, `${(durable.applyCost * 100).toFixed(0)}%`],
+])}
+
+Each WAIT is one more round trip that also waits for the replica's
+acknowledgement (the replica pings its offset back on every write here), and
+it blocks that connection for the other consumers meanwhile. A remote replica
+adds its network latency to every effect.
 
 ## Runner footprint
 

@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
-cargo build --release -p xbot-redis --bin xbot-redis --example queue_bench
+cargo build --release -p xbot-redis --bin xbot-redis --example queue_bench --example durable_bench
 node bench/run.mjs

@@ -14,10 +14,10 @@ async function freePort() {
   });
 }
 
-export async function startRedis() {
+export async function startRedis(extra = []) {
   const port = await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    '--daemonize', 'no', '--logfile', ''], { stdio: 'ignore' });
+    '--daemonize', 'no', '--logfile', '', ...extra], { stdio: 'ignore' });
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });

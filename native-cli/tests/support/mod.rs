@@ -194,6 +194,9 @@ impl RedisCluster {
             // Replicas sync at once (the default waits 5 s for more replicas).
             "--repl-diskless-sync-delay",
             "0",
+            // DEBUG SLEEP from loopback: a test stalls a replica with it.
+            "--enable-debug-command",
+            "local",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -273,6 +276,32 @@ impl RedisCluster {
             }
         }
         None
+    }
+
+    /// The index of the replica of master `m`.
+    pub fn replica_of(&self, m: usize) -> usize {
+        let port = self.nodes[m].port;
+        self.nodes
+            .iter()
+            .position(|n| {
+                let info: String = redis::cmd("INFO")
+                    .arg("replication")
+                    .query(&mut n.conn())
+                    .unwrap_or_default();
+                info.contains("role:slave") && info.contains(&format!("master_port:{port}\r"))
+            })
+            .unwrap_or_else(|| panic!("no replica of node {m}"))
+    }
+
+    /// Makes node `i` unresponsive for `seconds` (DEBUG SLEEP, from a thread):
+    /// a replica stops taking its master's writes meanwhile.
+    pub fn stall(&self, i: usize, seconds: f64) -> std::thread::JoinHandle<()> {
+        let url = self.nodes[i].url();
+        std::thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let _: redis::RedisResult<()> =
+                redis::cmd("DEBUG").arg("SLEEP").arg(seconds).query(&mut c);
+        })
     }
 
     /// SIGKILLs node `i` (its process only; its files stay for a restart).
