@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the project, from a fresh clone: installs what is missing,
-# then lint, Rust tests (core, CLI, Node parity corpus, KS tests, vectors),
+# then lint, Rust tests (core, CLI, Node parity corpus, KS tests, vectors,
+# the queue model, crash/fault/failover runs with exact totals), a fuzz smoke,
 # generated-file checks, the npm/wasm builds and the JS suites.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,9 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "Rust tests"
 cargo test --workspace
+
+step "fuzz smoke (every cargo-fuzz target for a few seconds; long runs: scripts/fuzz.sh)"
+bash scripts/fuzz-smoke.sh
 
 step "generated files are current"
 node tests/node/gen-vectors.mjs --check
