@@ -2,7 +2,8 @@
 -- holder's plan is stored (HSETNX in the item's meta, field <id>:x); every
 -- later delivery gets that stored plan back, so a redelivery re-applies the
 -- very same effects (each at most once: see effect_once.lua). Only the lease
--- owner may store or read a plan; the ack deletes it.
+-- owner may store or read a plan; the ack deletes it. An item marked
+-- applied by an older runner (<id>:a) gets a plan without effects.
 --
 -- KEYS[1] ready  KEYS[2] items  KEYS[3] meta  KEYS[4] inflight  KEYS[5] delayed
 -- KEYS[6] dead   KEYS[7] seq    (see queue_push.lua)
@@ -20,5 +21,10 @@ end
 local owner = redis.call('HGET', KEYS[3], id .. ':t')
 if owner == false then return 0 end
 if owner ~= token then return -1 end
+-- An item an older runner marked applied (<id>:a: all its effects done,
+-- only the ack missing) gets an empty plan: nothing is applied again.
+if redis.call('HEXISTS', KEYS[3], id .. ':a') == 1 then
+  plan = '{"scope":"' .. id .. '","effects":[]}'
+end
 redis.call('HSETNX', KEYS[3], id .. ':x', plan)
 return redis.call('HGET', KEYS[3], id .. ':x')
