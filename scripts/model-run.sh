@@ -6,8 +6,6 @@
 #   scripts/model-run.sh [CASES]            CASES sequences (default 10000)
 #   scripts/model-run.sh --threads N        runners in parallel (default 4)
 #   scripts/model-run.sh --seed S           replay the sequences of a run
-#   scripts/model-run.sh --findings         include inputs of known, unfixed
-#                                           findings (docs/MODEL.md, F1)
 #   scripts/model-run.sh --mutant NAME      a deliberately wrong model
 #                                           (lifo, stalls, release-counts): must fail
 #
@@ -24,7 +22,6 @@ while (($#)); do
   case $1 in
     --threads) threads=${2:?}; shift 2 ;;
     --seed) export XBOT_MODEL_SEED=${2:?}; shift 2 ;;
-    --findings) export XBOT_MODEL_FINDINGS=all; shift ;;
     --mutant) export XBOT_MODEL_MUTANT=${2:?}; shift 2 ;;
     -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *)

@@ -105,14 +105,13 @@ async fn run(wait_replicas: u32) -> (exact::Tally, String) {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     cluster.kill(m);
-    let killed = Some((m, Instant::now()));
+    let at = Instant::now();
     stalled.join().unwrap();
     cluster.wait_promoted(victim_key, m, Duration::from_secs(30));
     // The old master comes back (as a deploy platform restarts it) and
     // rejoins as the replica of the promoted one.
     cluster.restart(m, NODE_TIMEOUT_MS);
     pusher.await.unwrap();
-    let (m, at) = killed.unwrap();
     let new_master = cluster.master_of(victim_key);
     assert_ne!(new_master, m, "the replica was promoted");
 
@@ -147,14 +146,19 @@ async fn run(wait_replicas: u32) -> (exact::Tally, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_follow_a_failover_and_never_apply_twice() {
-    // Default mode: never twice; acknowledged-but-unreplicated writes may be
-    // lost (printed: this is what the README reports).
-    let (tally, report) = run(0).await;
-    eprintln!("{report}");
-    assert!(tally.no_doubles(), "applied twice: {tally:#?}");
-
-    // Durable mode: exact.
-    let (tally, report) = run(1).await;
-    eprintln!("{report}");
-    assert!(tally.exact(), "durable mode lost or doubled: {tally:#?}");
+    // `XBOT_FAILOVER_MODES=1` runs only durable mode (e.g. to repeat it).
+    let modes = std::env::var("XBOT_FAILOVER_MODES").unwrap_or_else(|_| "0,1".into());
+    if modes.split(',').any(|m| m.trim() == "0") {
+        // Default mode: never twice; acknowledged-but-unreplicated writes may
+        // be lost (printed: this is what the README reports).
+        let (tally, report) = run(0).await;
+        eprintln!("{report}");
+        assert!(tally.no_doubles(), "applied twice: {tally:#?}");
+    }
+    if modes.split(',').any(|m| m.trim() == "1") {
+        // Durable mode: exact.
+        let (tally, report) = run(1).await;
+        eprintln!("{report}");
+        assert!(tally.exact(), "durable mode lost or doubled: {tally:#?}");
+    }
 }

@@ -452,17 +452,6 @@ enum Mutant {
     ReleaseCounts,
 }
 
-/// Finding F1 (docs/MODEL.md): an error message cut at 2048 bytes inside a
-/// UTF-8 character makes `Queue::dead` fail for the whole queue. Until it is
-/// fixed, long UTF-8 messages are cut on a character boundary unless
-/// `XBOT_MODEL_FINDINGS` names it (or is `all`).
-const UTF8_CUT: &str = "utf8-cut";
-
-fn finding(name: &str) -> bool {
-    std::env::var("XBOT_MODEL_FINDINGS")
-        .is_ok_and(|v| v.split(',').any(|f| f.trim() == name || f.trim() == "all"))
-}
-
 fn mutant() -> Mutant {
     match std::env::var("XBOT_MODEL_MUTANT").as_deref() {
         Ok("lifo") => Mutant::Lifo,
@@ -527,9 +516,14 @@ fn score(prio: u64, ms: u64, seq: u64) -> u64 {
     queue_score(prio as f64, ms as f64, seq as f64).expect("valid score") as u64
 }
 
-/// The scripts keep the first 2048 bytes of an error message.
+/// The scripts keep at most 2048 bytes of an error message, cut on a UTF-8
+/// character boundary (finding F1 was a cut inside a character).
 fn truncate_2048(s: &str) -> Vec<u8> {
-    s.as_bytes()[..s.len().min(2048)].to_vec()
+    let mut end = s.len().min(2048);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.as_bytes()[..end].to_vec()
 }
 
 impl Model {
@@ -620,8 +614,7 @@ impl Model {
                 let msg = match msg {
                     Msg::Short => format!("boom at step {step}"),
                     Msg::LongAscii => format!("step {step:>5}: ").repeat(300),
-                    // 1,500 × "é" is cut at 2048 bytes on a character boundary.
-                    Msg::LongUtf8 if !finding(UTF8_CUT) => "é".repeat(1_500),
+                    // 2048 bytes end inside the 683rd "€" (finding F1).
                     Msg::LongUtf8 => "€".repeat(1000),
                 };
                 Act::Fail { id, token, msg }
@@ -941,9 +934,9 @@ impl Model {
                 }
             }
             Act::Bury { id, token, reason } => {
-                // The wrapper does not report a refused bury: Ok(()) either way.
-                if self.owner_check(id, token).is_err() {
-                    return (Reply::Done, false);
+                // Refused like a failure when the caller does not own the lease (finding F3).
+                if let Err(refused) = self.owner_check(id, token) {
+                    return (refused, false);
                 }
                 let it = self.items.get_mut(id).unwrap();
                 it.attempts += 1;
@@ -2122,14 +2115,8 @@ fn queue_protocol_matches_the_model() {
         min_steps: env_u64("XBOT_MODEL_MIN_STEPS", 50) as usize,
     });
     eprintln!(
-        "queue model: {cases} sequences on {threads} runners, XBOT_MODEL_SEED={seed}, mutant {:?}, \
-         finding {UTF8_CUT} {}",
+        "queue model: {cases} sequences on {threads} runners, XBOT_MODEL_SEED={seed}, mutant {:?}",
         mutant(),
-        if finding(UTF8_CUT) {
-            "included"
-        } else {
-            "left out (XBOT_MODEL_FINDINGS=utf8-cut to include)"
-        }
     );
     let handles: Vec<_> = (0..threads)
         .map(|t| {
@@ -2151,12 +2138,11 @@ fn queue_protocol_matches_the_model() {
     );
 }
 
-/// Finding F1 (docs/MODEL.md), deterministic: `queue_fail` keeps the first
-/// 2048 bytes of the message, which may end inside a UTF-8 character; the
-/// dead-letter listing then fails for the whole queue. Ignored until fixed
-/// (`cargo test --test queue_model -- --ignored` shows it).
+/// Finding F1 (docs/MODEL.md), deterministic: `queue_fail` kept the first
+/// 2048 bytes of the message, which could end inside a UTF-8 character; the
+/// dead-letter listing then failed for the whole queue. Now the cut is on a
+/// character boundary, and the listing decodes what it reads lossily.
 #[test]
-#[ignore = "finding F1: the dead-letter listing fails on an error cut inside a UTF-8 character"]
 fn dead_listing_survives_an_error_cut_inside_a_character() {
     let server = RedisServer::start();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -2177,11 +2163,6 @@ fn dead_listing_survives_an_error_cut_inside_a_character() {
         q.bury("a", &r.token, &"€".repeat(1_000)).await.unwrap();
         let dead = q.dead(10).await.expect("the dead-letter listing works");
         let error = dead[0]["error"].as_str().unwrap();
-        assert!(
-            error.len() <= 2048
-                && "€"
-                    .repeat(1_000)
-                    .starts_with(error.trim_end_matches('\u{fffd}'))
-        );
+        assert_eq!(error, "€".repeat(682), "cut before the 683rd character");
     });
 }

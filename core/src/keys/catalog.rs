@@ -487,6 +487,14 @@ pub static FAMILIES: &[Family] = &[
         Fixed(604_800),
         "Effect ids already applied to the keys of one hash slot (exactly-once side effects); members expire one by one, the set with its newest member"
     ),
+    family!(
+        "durable.fence",
+        "durable:{{{slot}}}",
+        [p("slot", Slot, "sync_to_supabase")],
+        String,
+        Fixed(86_400),
+        "Durable mode: a counter bumped with every durable write of its hash slot, so WAIT covers that write"
+    ),
 ];
 
 impl Family {

@@ -4,11 +4,25 @@
 --
 -- KEYS[1] ready  KEYS[2] items  KEYS[3] meta  KEYS[4] inflight  KEYS[5] delayed
 -- KEYS[6] dead   KEYS[7] seq    (see queue_push.lua)
--- ARGV[1] id   ARGV[2] owner token   ARGV[3] error message (kept, at most 2048 bytes)
+-- ARGV[1] id   ARGV[2] owner token   ARGV[3] error message (kept: at most 2048
+-- bytes, cut on a character boundary)
 -- ARGV[4] retry delay ms, or -1 for dead-letter
 --
 -- Returns {"retry", due ms, attempts} or {"dead", dead ms, attempts};
 -- 0 not in flight; -1 in flight under another token.
+-- The first n bytes of s, shortened to end on a whole UTF-8 character (a
+-- cut inside one would store bytes no reader can decode).
+local function utf8_prefix(s, n)
+  if #s <= n then return s end
+  local cut = n
+  -- Back over continuation bytes (10xxxxxx) to the last character's lead byte.
+  while cut > 0 and string.byte(s, cut + 1) ~= nil and string.byte(s, cut + 1) >= 0x80
+    and string.byte(s, cut + 1) < 0xC0 do
+    cut = cut - 1
+  end
+  return string.sub(s, 1, cut)
+end
+
 local id, token, message, delay = ARGV[1], ARGV[2], ARGV[3] or '', tonumber(ARGV[4])
 if id == nil or id == '' or token == nil or token == '' then
   return redis.error_reply('ERR queue_fail: id and token are required')
@@ -20,7 +34,7 @@ if redis.call('HGET', KEYS[3], id .. ':t') ~= token then return -1 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local attempts = redis.call('HINCRBY', KEYS[3], id .. ':r', 1)
-redis.call('HSET', KEYS[3], id .. ':e', string.sub(message, 1, 2048))
+redis.call('HSET', KEYS[3], id .. ':e', utf8_prefix(message, 2048))
 redis.call('HDEL', KEYS[3], id .. ':t')
 redis.call('ZREM', KEYS[4], id)
 if delay >= 0 then

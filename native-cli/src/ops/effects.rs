@@ -25,12 +25,8 @@ pub async fn apply_once(redis: &Redis, scope: &str, effect: &Effect) -> OpResult
     let id = effect_id(scope, effect)?;
     let keys = effect.keys(&redis.ctx.prefix);
     let reply: Value = redis
-        .script(effect.script(), &keys, &effect.args(&id))
-        .await
-        .map_err(|source| OpError::Redis {
-            what: effect.target().to_string(),
-            source,
-        })?;
+        .script_durable(effect.script(), &keys, &effect.args(&id))
+        .await?;
     let outcome = match &reply {
         Value::Array(parts) => match parts.first() {
             Some(Value::Int(1)) => Outcome::Applied(parts.get(1).cloned().unwrap_or(Value::Nil)),
@@ -39,9 +35,6 @@ pub async fn apply_once(redis: &Redis, scope: &str, effect: &Effect) -> OpResult
         },
         _ => return Err(protocol(effect, &reply)),
     };
-    // Durable mode: "already applied" is only trusted once replicated too
-    // (the first call may have timed out before its WAIT).
-    redis.replicated(effect.target()).await?;
     Ok(outcome)
 }
 

@@ -116,7 +116,30 @@ impl<'a> Queue<'a> {
         script: &'static str,
         args: &[String],
     ) -> OpResult<T> {
-        match self.redis.script(script, &self.keys, args).await {
+        let reply = self.redis.script(script, &self.keys, args).await;
+        self.named(script, reply).await
+    }
+
+    /// As `run`, for a write that must survive a failover (durable mode:
+    /// returns once the replicas have it; see `Redis::script_durable`).
+    async fn run_durable<T: redis::FromRedisValue>(
+        &self,
+        script: &'static str,
+        args: &[String],
+    ) -> OpResult<T> {
+        match self.redis.script_durable(script, &self.keys, args).await {
+            Err(OpError::Redis { source, .. }) => self.named(script, Err(source)).await,
+            other => other,
+        }
+    }
+
+    /// Turns a script's error into one that names the queue (or the key of the wrong type).
+    async fn named<T>(
+        &self,
+        script: &'static str,
+        reply: Result<T, redis::RedisError>,
+    ) -> OpResult<T> {
+        match reply {
             Ok(v) => Ok(v),
             Err(e) if e.code() == Some("WRONGTYPE") => {
                 Err(self.wrong_type().await.unwrap_or(OpError::Redis {
@@ -176,8 +199,7 @@ impl<'a> Queue<'a> {
             capacity.to_string(),
             not_before_ms.unwrap_or(0).to_string(),
         ];
-        let reply: Vec<Value> = self.run("queue_push", &args).await?;
-        self.redis.replicated(&self.keys[0]).await?;
+        let reply: Vec<Value> = self.run_durable("queue_push", &args).await?;
         match (reply.first().and_then(int), reply.get(1), reply.get(2)) {
             (Some(1), Some(score), None) => Ok(Pushed {
                 id,
@@ -300,12 +322,11 @@ impl<'a> Queue<'a> {
     /// Only the lease owner may (`NotInFlight`/`NotOwner` otherwise).
     pub async fn plan(&self, id: &str, token: &str, plan: &Plan) -> OpResult<Plan> {
         let reply: Value = self
-            .run(
+            .run_durable(
                 "queue_plan",
                 &[id.to_string(), token.to_string(), plan.to_json()],
             )
             .await?;
-        self.redis.replicated(&self.keys[0]).await?;
         match &reply {
             Value::Int(code) => Err(self.owner_error(id, *code)),
             other => match text(other) {
@@ -323,7 +344,8 @@ impl<'a> Queue<'a> {
         self.run("queue_promote", &[limit.to_string()]).await
     }
 
-    /// Dead-letters a reserved item that can never be processed, with the reason.
+    /// Dead-letters a reserved item that can never be processed, with the
+    /// reason (only the lease owner may: `NotInFlight`/`NotOwner` otherwise).
     pub async fn bury(&self, id: &str, token: &str, reason: &str) -> OpResult<()> {
         let args = [
             id.to_string(),
@@ -331,8 +353,10 @@ impl<'a> Queue<'a> {
             reason.to_string(),
             "-1".to_string(),
         ];
-        let _: Value = self.run("queue_fail", &args).await?;
-        Ok(())
+        match self.run::<Value>("queue_fail", &args).await? {
+            Value::Int(code) => Err(self.owner_error(id, code)),
+            _ => Ok(()),
+        }
     }
 
     fn owner_error(&self, id: &str, code: i64) -> OpError {
@@ -495,7 +519,10 @@ impl<'a> Queue<'a> {
             .map_err(redis_err)?;
         let mut out = Vec::with_capacity(ids.len());
         for (id, died_at) in ids {
-            type Fields = (Option<String>, Option<String>, Option<u64>, Option<u64>);
+            // Text fields as bytes, decoded lossily: no stored value (a foreign
+            // writer's, or one cut by an older runner inside a character) may
+            // break the listing of the whole queue.
+            type Fields = (Option<Vec<u8>>, Option<Vec<u8>>, Option<u64>, Option<u64>);
             let (body, error, attempts, stalls): Fields = redis::pipe()
                 .hget(&self.keys[1], &id)
                 .hget(&self.keys[2], format!("{id}:e"))
@@ -504,6 +531,8 @@ impl<'a> Queue<'a> {
                 .query_async(&mut conn)
                 .await
                 .map_err(redis_err)?;
+            let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
+            let (body, error) = (body.map(text), error.map(text));
             let item =
                 body.map(|b| serde_json::from_str(&b).unwrap_or(serde_json::Value::String(b)));
             out.push(json!({

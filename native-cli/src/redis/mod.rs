@@ -113,7 +113,15 @@ pub struct Redis {
     scripts: std::sync::Arc<HashMap<&'static str, redis::Script>>,
     /// Durable mode, when on.
     pub durable: Option<Durable>,
+    /// Durable mode's own connections (round robin): a `WAIT` blocks its
+    /// connection until the replicas answer, which must not hold up the
+    /// lease extensions, acks and reservations on `conn`.
+    durable_conns: std::sync::Arc<[Conn]>,
+    durable_next: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
+
+/// Connections durable writes are spread over.
+const DURABLE_CONNECTIONS: usize = 4;
 
 impl Redis {
     /// Connects to `url`; a comma-separated list of node URLs means a Redis Cluster.
@@ -140,6 +148,12 @@ impl Redis {
                 .map(|s| (s.name, redis::Script::new(s.source)))
                 .collect(),
         );
+        let mut durable_conns = Vec::new();
+        if ep.wait_replicas > 0 {
+            for _ in 0..DURABLE_CONNECTIONS {
+                durable_conns.push(open_conn(&ep.url, tls.as_deref()).await?);
+            }
+        }
         Ok(Redis {
             conn,
             cache,
@@ -149,6 +163,8 @@ impl Redis {
                 replicas: ep.wait_replicas,
                 timeout: WAIT_TIMEOUT,
             }),
+            durable_conns: durable_conns.into(),
+            durable_next: Default::default(),
         })
     }
 
@@ -198,46 +214,90 @@ impl Redis {
             })
     }
 
-    /// In durable mode, waits until the node that holds `key` has replicated
-    /// every write sent before (`WAIT` on that node's connection); an error
-    /// when too few replicas confirm in time. Without durable mode, nothing.
-    pub async fn replicated(&self, key: &str) -> OpResult<()> {
-        let Some(d) = self.durable else {
-            return Ok(());
-        };
-        let mut cmd = redis::cmd("WAIT");
-        cmd.arg(d.replicas).arg(d.timeout.as_millis() as u64);
-        let err = |source| OpError::Redis {
-            what: format!("WAIT for the replicas of {key}"),
+    /// Runs a protocol script whose write must survive a failover. Without
+    /// durable mode, as [`script`](Self::script). In durable mode, one
+    /// pipeline on the connection to the node that holds the keys: the
+    /// script, a bump of the slot's fence (`durable:{<tag>}`, a write that
+    /// always replicates), then `WAIT`. `WAIT` covers every write this
+    /// connection made, so the fence makes it cover the script's effect even
+    /// when the script changed nothing (a retried push that finds its item
+    /// already stored by an earlier call, on another connection): the replica
+    /// has the node's whole history up to the fence. Too few replicas in
+    /// time is `NotReplicated`; the caller retries (these scripts are
+    /// idempotent).
+    pub async fn script_durable<T: redis::FromRedisValue>(
+        &self,
+        name: &'static str,
+        keys: &[String],
+        args: &[String],
+    ) -> OpResult<T> {
+        let first = keys.first().map(String::as_str).unwrap_or("");
+        let redis_err = |source| OpError::Redis {
+            what: format!("{name} on {first}"),
             source,
         };
-        let acked: i64 = match self.conn_for(key) {
-            Conn::Single(mut c) => cmd.query_async(&mut c).await.map_err(err)?,
+        let Some(d) = self.durable else {
+            return self.script(name, keys, args).await.map_err(redis_err);
+        };
+        let tag = xbot_core::effects::hash_tag(first).unwrap_or(first);
+        let fence = format!("{}durable:{{{tag}}}", self.ctx.prefix.as_str());
+        let mut pipe = redis::pipe();
+        pipe.cmd("EVAL")
+            .arg(
+                xbot_core::scripts::get(name)
+                    .expect("a protocol script")
+                    .source,
+            )
+            .arg(keys.len())
+            .arg(keys)
+            .arg(args);
+        pipe.cmd("INCR").arg(&fence);
+        pipe.cmd("EXPIRE").arg(&fence).arg(86_400);
+        pipe.cmd("WAIT")
+            .arg(d.replicas)
+            .arg(d.timeout.as_millis() as u64);
+        // Durable writes are state (queues, plans, effects): never the cache Redis.
+        let n = self
+            .durable_next
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let conn = self.durable_conns[n % self.durable_conns.len()].clone();
+        let replies = match conn {
+            Conn::Single(mut c) => c.req_packed_commands(&pipe, 0, 4).await,
             Conn::Cluster(mut c) => {
-                use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
-                let slot = xbot_core::effects::key_slot(key);
-                let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(
-                    Route::new(slot, SlotAddr::Master),
+                use redis::cluster_routing::{Route, SingleNodeRoutingInfo, SlotAddr};
+                let route = SingleNodeRoutingInfo::SpecificNode(Route::new(
+                    xbot_core::effects::key_slot(first),
+                    SlotAddr::Master,
                 ));
-                match c.route_command(cmd, route).await.map_err(err)? {
-                    Value::Int(n) => n,
-                    other => {
-                        return Err(OpError::Protocol {
-                            script: "WAIT",
-                            detail: format!("{other:?}"),
-                        })
-                    }
-                }
+                c.route_pipeline(pipe, 0, 4, route).await
+            }
+        }
+        .map_err(redis_err)?;
+        let mut replies = replies.into_iter();
+        let (Some(result), Some(acked)) = (replies.next(), replies.nth(2)) else {
+            return Err(OpError::Protocol {
+                script: name,
+                detail: "durable pipeline: missing replies".into(),
+            });
+        };
+        let result = result.extract_error().map_err(redis_err)?;
+        let acked = match acked.extract_error().map_err(redis_err)? {
+            Value::Int(n) => n,
+            other => {
+                return Err(OpError::Protocol {
+                    script: "WAIT",
+                    detail: format!("{other:?}"),
+                })
             }
         };
         if acked < i64::from(d.replicas) {
             return Err(OpError::NotReplicated {
-                key: key.to_string(),
+                key: first.to_string(),
                 acked: acked.max(0) as u32,
                 wanted: d.replicas,
             });
         }
-        Ok(())
+        T::from_redis_value(result).map_err(|e| redis_err(e.into()))
     }
 
     /// Runs a protocol script by name (EVALSHA, loading it on NOSCRIPT).

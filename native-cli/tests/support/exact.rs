@@ -203,6 +203,10 @@ pub struct Tally {
     pub duplicate_rows: usize,
     /// Good ids without a row.
     pub missing_rows: usize,
+    /// The first few of them, with where they are now (for the report).
+    pub missing_sample: Vec<String>,
+    /// Good sync items and analytics items in a dead-letter set.
+    pub dead_good: usize,
     /// Per "period field": got - want, when positive (applied twice).
     pub counter_excess: BTreeMap<String, i64>,
     /// Per "period field": want - got, when positive (lost).
@@ -225,6 +229,7 @@ impl Tally {
     pub fn exact(&self) -> bool {
         self.no_doubles()
             && self.missing_rows == 0
+            && self.dead_good == 0
             && self.counter_deficit.is_empty()
             && self.arm_deficit.is_empty()
             && self.alpha_error.is_empty()
