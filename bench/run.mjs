@@ -271,10 +271,10 @@ ${table(['mode', 'pushes/s', 'items applied/s'], [
   ['cost', `${(durable.pushCost * 100).toFixed(0)}%`, `${(durable.applyCost * 100).toFixed(0)}%`],
 ])}
 
-Each WAIT is one more round trip that also waits for the replica's
-acknowledgement (the replica pings its offset back on every write here), and
-it blocks that connection for the other consumers meanwhile. A remote replica
-adds its network latency to every effect.
+Each durable write is one pipeline (the script, a bump of the slot's fence,
+WAIT) on durable mode's own connections: one more round trip's worth of
+waiting for the replica's acknowledgement per push, plan and effect. A remote
+replica adds its network latency to every one of them.
 
 ## Runner footprint
 
