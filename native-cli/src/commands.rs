@@ -39,7 +39,19 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
     match &command {
         Command::Queue { command } => {
             queue_name_of(command).map(QueueName::parse).transpose()?;
+            if let QueueCommand::Ack { token, .. }
+            | QueueCommand::Fail { token, .. }
+            | QueueCommand::Extend { token, .. } = command
+            {
+                not_empty("queue", "--token", token)?;
+            }
         }
+        Command::Stats {
+            command: StatsCommand::Incr { field, .. },
+        } => not_empty("stats", "field", field)?,
+        Command::Lock {
+            command: LockCommand::Release { token, .. } | LockCommand::Extend { token, .. },
+        } => not_empty("lock", "--token", token)?,
         Command::Cleanup {
             pattern,
             production,
@@ -77,6 +89,8 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
             let h = health::check(&redis, &instance, max_memory).await?;
             let success = h.ok && (!strict || h.warnings.is_empty());
             let mut output = serde_json::to_value(&h).expect("health serializes");
+            // With --strict a warning is a failure: `ok` says so too.
+            output["ok"] = json!(success);
             output["url"] = json!(xbot_redis::config::redact_url(&g.redis_url));
             Ok(Outcome { output, success })
         }
@@ -244,6 +258,20 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
     }
 }
 
+/// An empty argument is bad input (exit 2), refused before connecting.
+fn not_empty(family: &str, param: &str, value: &str) -> OpResult<()> {
+    if value.trim().is_empty() {
+        return Err(xbot_core::Error::InvalidParam {
+            family: family.into(),
+            param: param.into(),
+            value: value.into(),
+            reason: "must not be empty".into(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
 fn parse_json(what: &'static str, raw: &str) -> OpResult<Value> {
     Ok(
         serde_json::from_str(raw).map_err(|e| xbot_core::Error::InvalidJson {
@@ -358,6 +386,12 @@ async fn queue(redis: &Redis, command: QueueCommand) -> OpResult<Outcome> {
             limit,
         } => {
             let n = q(&queue)?.requeue(id.as_deref(), limit).await?;
+            if let (Some(id), 0) = (&id, n) {
+                return Err(OpError::NotDead {
+                    queue,
+                    id: id.clone(),
+                });
+            }
             ok(json!({ "requeued": n }))
         }
         QueueCommand::Reap { queue, limit } => {

@@ -36,8 +36,14 @@ pub enum OpError {
     #[error("item {id} is not in flight on queue {queue} (already acked, failed, reaped, or never reserved)")]
     NotInFlight { queue: String, id: String },
 
-    #[error("item {id} on queue {queue} is leased under another token (this lease expired and it was reserved again)")]
+    #[error("item {id} on queue {queue} is leased under another token (a wrong token, or this lease expired and the item was reserved again)")]
     NotOwner { queue: String, id: String },
+
+    #[error("item {id} on queue {queue} is not in the dead-letter set; `xbot-redis queue dead {queue}` lists what is")]
+    NotDead { queue: String, id: String },
+
+    #[error("the value stored at {key} is not valid: {reason}; fix or delete it")]
+    BadStoredValue { key: String, reason: String },
 
     #[error("{what} walks the keyspace node by node and does not run on a Redis Cluster yet; point --redis-url at one node")]
     NotOnCluster { what: &'static str },
@@ -67,6 +73,8 @@ impl OpError {
             OpError::QueueFull { .. } => "QUEUE_FULL",
             OpError::NotInFlight { .. } => "NOT_IN_FLIGHT",
             OpError::NotOwner { .. } => "NOT_OWNER",
+            OpError::NotDead { .. } => "NOT_DEAD",
+            OpError::BadStoredValue { .. } => "BAD_STORED_VALUE",
             OpError::NotOnCluster { .. } => "NOT_ON_CLUSTER",
             OpError::NotReplicated { .. } => "NOT_REPLICATED",
             OpError::Protocol { .. } => "PROTOCOL_ERROR",

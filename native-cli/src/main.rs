@@ -67,7 +67,14 @@ fn run_redis(cli: cli::Cli) -> Result<(), Failure> {
     } else {
         serde_json::to_string_pretty(&outcome.output)
     };
-    println!("{}", text.expect("JSON values serialize"));
+    {
+        use std::io::Write as _;
+        writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            text.expect("JSON values serialize")
+        )?;
+    }
     if outcome.success {
         Ok(())
     } else {
@@ -75,8 +82,47 @@ fn run_redis(cli: cli::Cli) -> Result<(), Failure> {
     }
 }
 
+/// True when `e` comes from writing to a closed pipe (`xbot-redis … | head`):
+/// the reader has all it wanted, which is a normal end.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    let pipe = Some(std::io::ErrorKind::BrokenPipe);
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().map(std::io::Error::kind) == pipe
+            || c.downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == pipe
+    })
+}
+
+/// Parses the command line; with `--json`, a usage error is printed as a
+/// JSON error (code `USAGE`, exit 2) like every other error.
+fn parse() -> Result<cli::Cli, ExitCode> {
+    use clap::error::ErrorKind;
+    match cli::Cli::try_parse() {
+        Ok(cli) => Ok(cli),
+        Err(e)
+            if std::env::args_os().any(|a| a == "--json")
+                && !matches!(
+                    e.kind(),
+                    ErrorKind::DisplayHelp
+                        | ErrorKind::DisplayVersion
+                        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                ) =>
+        {
+            let text = e.render().to_string();
+            let message = text.trim().trim_start_matches("error: ");
+            report(true, "USAGE", message);
+            Err(ExitCode::from(2))
+        }
+        Err(e) => e.exit(),
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let json = cli.global.json;
     let result = if cli.command.needs_redis() {
         run_redis(cli)
@@ -89,6 +135,7 @@ fn main() -> ExitCode {
             report(json, e.code(), &e.to_string());
             ExitCode::from(2)
         }
+        Err(Failure::Failed(e)) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(Failure::Failed(e)) => {
             report(json, "FAILED", &format!("{e:#}"));
             ExitCode::from(1)

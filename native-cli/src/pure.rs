@@ -75,7 +75,7 @@ pub fn run(cli: Cli) -> Result {
             }
         }
         Command::Catalog { markdown: true } => {
-            print!("{}", keys::catalog_markdown());
+            write!(std::io::stdout().lock(), "{}", keys::catalog_markdown())?;
             Ok(())
         }
         Command::Catalog { markdown: false } => emit(g.json, &keys::catalog(), |entries| {

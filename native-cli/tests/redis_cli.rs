@@ -57,9 +57,36 @@ fn health_probes_and_warns_about_eviction() {
         h["warnings"][0].as_str().unwrap().contains("allkeys-lru"),
         "{h}"
     );
+    let strict = run(&lru.url(), &["health", "--strict"]);
+    assert_eq!(strict.status.code(), Some(1));
     assert_eq!(
-        run(&lru.url(), &["health", "--strict"]).status.code(),
-        Some(1)
+        json(&strict)["ok"],
+        false,
+        "with --strict a warning is a failure, and `ok` says so"
+    );
+}
+
+#[test]
+fn a_config_bump_keeps_a_ttl_so_audit_stays_clean() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let v = json(&run(&url, &["cache", "bump-config"]));
+    assert_eq!(v["schemaVersion"], 1);
+    let ttl: i64 = redis::cmd("TTL")
+        .arg("app:cache:config:schema_version")
+        .query(&mut server.conn())
+        .unwrap();
+    assert!((3_590..=3_600).contains(&ttl), "schema_version TTL {ttl}");
+    assert_eq!(
+        json(&run(&url, &["cache", "bump-config"]))["schemaVersion"],
+        2
+    );
+    let audit = run(&url, &["audit", "--strict"]);
+    assert_eq!(
+        audit.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&audit.stdout)
     );
 }
 

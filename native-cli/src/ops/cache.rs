@@ -68,13 +68,22 @@ pub async fn config_version(redis: &Redis) -> OpResult<i64> {
 }
 
 /// Invalidates every cached configuration entry at once; returns the new version.
+/// The version key keeps the family's TTL, refreshed on every bump: when it
+/// expires the version reads 0 again, and every entry cached under 0 expired
+/// before it (same TTL), so nothing stale can match.
 pub async fn config_bump(redis: &Redis) -> OpResult<i64> {
-    let k = key(redis, "cache.config", Some(("key", "schema_version")))?.key;
-    redis::cmd("INCR")
-        .arg(&k)
+    let built = key(redis, "cache.config", Some(("key", "schema_version")))?;
+    let k = built.key;
+    let ttl = built.ttl_seconds.unwrap_or(3_600);
+    let (version,): (i64,) = redis::pipe()
+        .atomic()
+        .incr(&k, 1)
+        .expire(&k, ttl as i64)
+        .ignore()
         .query_async(&mut redis.conn_for(&k))
         .await
-        .map_err(redis_err(&k))
+        .map_err(redis_err(&k))?;
+    Ok(version)
 }
 
 /// A configuration value: from the cache when stored under the current schema

@@ -20,6 +20,33 @@ pub struct Mark {
 /// Marks `text` (normalized and hashed) as held by `holder` for the family's TTL:
 /// `content_hash.sha256` (7 days) or `dedup.tweet` (24 hours).
 pub async fn mark(redis: &Redis, text: &str, holder: &str, family: &str) -> OpResult<Mark> {
+    let bad = |param: &str, value: &str, reason: &str| -> OpError {
+        xbot_core::Error::InvalidParam {
+            family: "dedup".into(),
+            param: param.into(),
+            value: value.into(),
+            reason: reason.into(),
+        }
+        .into()
+    };
+    if !matches!(family, "content_hash.sha256" | "dedup.tweet") {
+        return Err(bad(
+            "family",
+            family,
+            "dedup marks live in content_hash.sha256 (7 days) or dedup.tweet (24 h)",
+        ));
+    }
+    if xbot_core::content::normalize(text).is_empty() {
+        // Every blank text would share one marker: the second would be a "duplicate".
+        return Err(bad(
+            "text",
+            text,
+            "nothing is left after normalization (empty or only whitespace)",
+        ));
+    }
+    if holder.is_empty() {
+        return Err(bad("holder", holder, "must not be empty"));
+    }
     let d = digest(text, &redis.ctx);
     let (content, tweet) = dedup_keys(&d.sha256, &redis.ctx)?;
     let key = match family {

@@ -222,6 +222,17 @@ pub fn check_cleanup_pattern(
         return Err(bad("the prefix part of the pattern must be literal (no glob characters before the first ':')"));
     }
     Prefix::parse(prefix)?;
+    // `cache:*` parses as a prefix but is almost surely a family without the
+    // prefix, and would silently match nothing.
+    let head = &prefix[..prefix.len() - 1];
+    if xbot_core::keys::FAMILIES
+        .iter()
+        .any(|f| f.pattern.split(':').next() == Some(head))
+    {
+        return Err(bad(&format!(
+            "`{prefix}` is a key family, not a prefix; patterns start with the prefix, e.g. app:{pattern}"
+        )));
+    }
     if prefix == "prod:" && !allow_production {
         return Err(bad(
             "refusing to touch prod: keys without --i-know-this-is-production",

@@ -22,6 +22,15 @@ pub struct Lease {
 
 /// The lock and fence keys of a lock name (`posting_in_progress`, `sync_in_progress`).
 fn keys(redis: &Redis, name: &str) -> OpResult<(String, String, u64)> {
+    if !matches!(name, "posting_in_progress" | "sync_in_progress") {
+        return Err(xbot_core::Error::InvalidParam {
+            family: "lock".into(),
+            param: "name".into(),
+            value: name.into(),
+            reason: "the locks are posting_in_progress and sync_in_progress".into(),
+        }
+        .into());
+    }
     let lock = build_key(&format!("lock.{name}"), &Params::new(), &redis.ctx)?;
     let params: Params = [("lock".to_string(), name.to_string())].into();
     let fence = build_key("lock.fence", &params, &redis.ctx)?;

@@ -25,7 +25,11 @@ pub async fn limits(redis: &Redis) -> OpResult<RateLimits> {
     let key = build_key("cache.config", &params, &redis.ctx)?.key;
     let raw: Option<String> = redis.get(&key).await?;
     Ok(match raw {
-        Some(json) => RateLimits::from_json(&json)?,
+        // Bad data in Redis is not the caller's usage error (exit 1, naming the key).
+        Some(json) => RateLimits::from_json(&json).map_err(|e| OpError::BadStoredValue {
+            key: key.clone(),
+            reason: e.to_string(),
+        })?,
         None => RateLimits::default(),
     })
 }
