@@ -13,10 +13,10 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::pg::TestDb;
-use support::{exact, RedisCluster};
+use support::{exact, Proc, RedisCluster};
 use xbot_core::keys::KeyContext;
 use xbot_redis::redis::{Endpoints, Redis};
 
@@ -24,7 +24,7 @@ const NODE_TIMEOUT_MS: u64 = 1_000;
 const SYNC: usize = 1_200;
 const METRICS: usize = 480;
 
-fn spawn_worker(url: &str, db_url: &str, wait_replicas: u32) -> Child {
+fn spawn_worker(url: &str, db_url: &str, wait_replicas: u32) -> Proc {
     Command::new(env!("CARGO_BIN_EXE_xbot-redis"))
         .args(["--redis-url", url, "worker"])
         .env("DATABASE_URL", db_url)
@@ -38,6 +38,7 @@ fn spawn_worker(url: &str, db_url: &str, wait_replicas: u32) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
+        .map(Proc)
         .unwrap()
 }
 
@@ -81,7 +82,7 @@ async fn run(wait_replicas: u32) -> (exact::Tally, String) {
     ep.wait_replicas = wait_replicas;
     let redis = Redis::open(&ep, KeyContext::default()).await.unwrap();
     let work = exact::Workload::new(SYNC, METRICS);
-    let mut workers: Vec<Child> = (0..2)
+    let mut workers: Vec<Proc> = (0..2)
         .map(|_| spawn_worker(&url, &db.url, wait_replicas))
         .collect();
 
@@ -125,15 +126,9 @@ async fn run(wait_replicas: u32) -> (exact::Tally, String) {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    for w in &workers {
-        let status = Command::new("kill")
-            .args(["-TERM", &w.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
+    workers.iter().for_each(Proc::terminate);
     for w in &mut workers {
-        assert_eq!(w.wait().unwrap().code(), Some(0), "graceful exit");
+        assert_eq!(w.wait_code(), Some(0), "graceful exit");
     }
     let tally = work.tally(&redis, &pg).await;
     let report = format!(

@@ -11,10 +11,10 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::pg::TestDb;
-use support::{exact, RedisServer};
+use support::{exact, Proc, RedisServer};
 use xbot_core::keys::KeyContext;
 use xbot_redis::redis::Redis;
 
@@ -23,7 +23,7 @@ const METRICS: usize = 1_500;
 
 /// The runner under test; `XBOT_SOAK_BIN` points the soak at another build
 /// (e.g. an older release, to show what it gets wrong).
-fn spawn_worker(redis_url: &str, db_url: &str) -> Child {
+fn spawn_worker(redis_url: &str, db_url: &str) -> Proc {
     let bin = std::env::var("XBOT_SOAK_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_xbot-redis").to_string());
     Command::new(bin)
@@ -38,6 +38,7 @@ fn spawn_worker(redis_url: &str, db_url: &str) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
+        .map(Proc)
         .unwrap()
 }
 
@@ -51,16 +52,6 @@ impl Lcg {
             .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
-}
-
-/// Sends SIGTERM and fails the test if the signal could not be sent (a lost
-/// signal would otherwise hang the wait below instead of failing).
-fn terminate(w: &Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &w.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success(), "SIGTERM to worker {}", w.id());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,7 +82,7 @@ async fn every_item_is_applied_exactly_once_through_kills_and_a_redis_crash() {
     // Let everysec flush the pushes before anything crashes.
     tokio::time::sleep(Duration::from_millis(1_200)).await;
 
-    let mut workers: Vec<Child> = (0..3).map(|_| spawn_worker(&url, &db.url)).collect();
+    let mut workers: Vec<Proc> = (0..3).map(|_| spawn_worker(&url, &db.url)).collect();
     let mut rng = Lcg(0x5eed);
     let (mut kills, mut redis_restarted_at) = (0u32, None);
     let kill_until = Instant::now() + Duration::from_secs(45);
@@ -103,8 +94,8 @@ async fn every_item_is_applied_exactly_once_through_kills_and_a_redis_crash() {
             break;
         }
         let victim = (rng.next() % 3) as usize;
-        workers[victim].kill().unwrap(); // SIGKILL
-        workers[victim].wait().unwrap();
+        workers[victim].0.kill().unwrap(); // SIGKILL
+        workers[victim].0.wait().unwrap();
         workers[victim] = spawn_worker(&url, &db.url);
         kills += 1;
         // Once, a third of the way through: Redis crashes (SIGKILL) and comes back from its AOF.
@@ -127,9 +118,9 @@ async fn every_item_is_applied_exactly_once_through_kills_and_a_redis_crash() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    workers.iter().for_each(terminate);
-    for mut w in workers {
-        assert_eq!(w.wait().unwrap().code(), Some(0), "graceful exit");
+    workers.iter().for_each(Proc::terminate);
+    for w in &mut workers {
+        assert_eq!(w.wait_code(), Some(0), "graceful exit");
     }
 
     // The run meant something: workers died mid-run and Redis crashed mid-run.

@@ -7,16 +7,16 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::pg::TestDb;
 use support::proxy::{Fault, FaultProxy};
-use support::{exact, RedisServer};
+use support::{exact, Proc, RedisServer};
 use xbot_core::keys::KeyContext;
 use xbot_redis::redis::Redis;
 
 /// The runner under test (`XBOT_SOAK_BIN` points it at another build).
-fn spawn_worker(redis_url: &str, db_url: &str) -> Child {
+fn spawn_worker(redis_url: &str, db_url: &str) -> Proc {
     let bin = std::env::var("XBOT_SOAK_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_xbot-redis").to_string());
     Command::new(bin)
@@ -31,6 +31,7 @@ fn spawn_worker(redis_url: &str, db_url: &str) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
+        .map(Proc)
         .unwrap()
 }
 
@@ -68,7 +69,7 @@ async fn a_run_through_latency_blackholes_and_cut_connections_ends_exact() {
     let via_pg = db
         .url
         .replace(&hostport, &format!("127.0.0.1:{}", pproxy.port));
-    let mut workers: Vec<Child> = (0..2).map(|_| spawn_worker(&via_redis, &via_pg)).collect();
+    let mut workers: Vec<Proc> = (0..2).map(|_| spawn_worker(&via_redis, &via_pg)).collect();
 
     // The fault schedule: every phase while work remains.
     let pause = |ms| tokio::time::sleep(Duration::from_millis(ms));
@@ -162,15 +163,9 @@ async fn a_run_through_latency_blackholes_and_cut_connections_ends_exact() {
         );
         pause(200).await;
     }
-    for w in &workers {
-        let status = Command::new("kill")
-            .args(["-TERM", &w.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
+    workers.iter().for_each(Proc::terminate);
     for w in &mut workers {
-        assert_eq!(w.wait().unwrap().code(), Some(0), "graceful exit");
+        assert_eq!(w.wait_code(), Some(0), "graceful exit");
     }
     work.check(&redis, &pg).await;
     let c = |p: &FaultProxy| {

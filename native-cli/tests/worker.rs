@@ -76,9 +76,12 @@ async fn sigterm_drains_without_losing_an_item() {
     let mut child = worker(&server.url(), port, &dir.join("s.sqlite3"), &[]);
     wait_ready(port);
     tokio::time::sleep(Duration::from_millis(150)).await;
-    let _ = Command::new("kill")
+    // A signal that could not be sent fails here instead of hanging the wait.
+    let sent = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
-        .status();
+        .status()
+        .unwrap();
+    assert!(sent.success(), "SIGTERM sent");
     let status = tokio::task::spawn_blocking(move || child.wait())
         .await
         .unwrap()

@@ -342,3 +342,36 @@ fn fastrand_suffix() -> u64 {
         .unwrap()
         .subsec_nanos() as u64
 }
+
+/// A child process (a worker under test) that is killed when dropped, so a
+/// failing test never leaves it running.
+pub struct Proc(pub Child);
+
+impl Proc {
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// SIGTERM, failing the test if the signal could not be sent (a lost
+    /// signal would otherwise hang the wait instead of failing).
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "SIGTERM to process {}", self.0.id());
+    }
+
+    /// Waits for the exit; the exit code.
+    pub fn wait_code(&mut self) -> Option<i32> {
+        self.0.wait().unwrap().code()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        // Already reaped: std knows its status and sends nothing.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
