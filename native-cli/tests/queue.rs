@@ -457,3 +457,49 @@ async fn equal_scores_come_out_by_smallest_id() {
     }
     assert_eq!(order, ["m-01", "m-02", "m-03", "m-04", "z-low"]);
 }
+
+#[test]
+fn queue_push_validates_its_own_arguments_before_writing() {
+    // The bot calls the script directly (ioredis defineCommand), so the
+    // script itself must refuse what reserve would later dead-letter.
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    let keys = queue_keys(QueueName::SyncToSupabase, &KeyContext::default());
+    let source = xbot_core::scripts::get("queue_push").unwrap().source;
+    let push = |c: &mut redis::Connection, id: &str, body: &str, priority: &str| {
+        redis::cmd("EVAL")
+            .arg(source)
+            .arg(7)
+            .arg(keys.as_slice())
+            .arg(id)
+            .arg(body)
+            .arg(priority)
+            .arg(1_000)
+            .arg(0)
+            .query::<redis::Value>(c)
+    };
+    let good = r#"{"id":"a-1","type":"t","data":{},"priority":5,"createdAt":"2026-12-01T00:00:00.000Z","retryCount":0}"#;
+    for (id, body, priority, fragment) in [
+        ("a-1", "not json at all", "5", "JSON object"),
+        ("a-1", "[1,2]", "5", "JSON object"),
+        ("a-1", "\"a string\"", "5", "JSON object"),
+        ("bad id with spaces", good, "5", "id must be"),
+        ("a-2", good, "5", "must equal the id argument"),
+        ("a-1", good, "101", "priority"),
+        ("a-1", good, "-1", "priority"),
+        ("a-1", good, "2.5", "priority"),
+        ("", good, "5", "empty id"),
+    ] {
+        let e = push(&mut c, id, body, priority).unwrap_err();
+        assert!(
+            e.to_string().contains(fragment),
+            "{id:?} {body:?} {priority:?}: {e}"
+        );
+    }
+    let size: i64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
+    assert_eq!(size, 0, "nothing was written");
+    assert!(
+        push(&mut c, "a-1", good, "5").is_ok(),
+        "a valid push still works"
+    );
+}

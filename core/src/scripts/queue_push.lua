@@ -18,6 +18,17 @@ if priority == nil or priority < 0 or priority > 100 or priority % 1 ~= 0 then
 end
 if capacity == nil or capacity < 1 then return redis.error_reply('ERR queue_push: bad capacity') end
 if not_before == nil or not_before < 0 then return redis.error_reply('ERR queue_push: bad not-before') end
+-- The bot calls this script directly: what the runner's reserve would refuse
+-- is refused here, before anything is written.
+if #id > 128 or string.find(id, '[^%w_%-%.:@]') then
+  return redis.error_reply("ERR queue_push: id must be 1-128 of letters, digits, '_', '-', '.', ':', '@'")
+end
+if #body > 262144 then return redis.error_reply('ERR queue_push: item larger than 256 KiB') end
+local ok, item = pcall(cjson.decode, body)
+if not ok or type(item) ~= 'table' or string.sub(body, 1, 1) ~= '{' then
+  return redis.error_reply('ERR queue_push: the item must be a JSON object')
+end
+if item['id'] ~= id then return redis.error_reply('ERR queue_push: the item\'s "id" must equal the id argument') end
 
 -- Store the item only if the id is new (one call instead of HEXISTS + HSET);
 -- a push over capacity takes it back, so a refused push changes nothing.
