@@ -319,12 +319,15 @@ pub enum QueueCommand {
         limit: u32,
     },
     /// Move dead-lettered items back to ready (ID, or the oldest --limit with --all).
+    /// Move dead items back to ready: ID, or every dead item with --all.
     Requeue {
         queue: String,
         #[arg(required_unless_present = "all")]
         id: Option<String>,
+        /// Every dead item, oldest first, in batches of --limit (each batch one script call).
         #[arg(long, conflicts_with = "id")]
         all: bool,
+        /// Items per script call with --all (bounded work per call).
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },

@@ -385,7 +385,19 @@ async fn queue(redis: &Redis, command: QueueCommand) -> OpResult<Outcome> {
             all: _,
             limit,
         } => {
-            let n = q(&queue)?.requeue(id.as_deref(), limit).await?;
+            let queue_ops = q(&queue)?;
+            let mut n = queue_ops.requeue(id.as_deref(), limit).await?;
+            if id.is_none() {
+                // --all: batch after batch until the dead set has no more
+                // (bounded by the set's size when the command started).
+                let mut left = queue_ops.stats().await?.dead;
+                let mut last = n;
+                while last == u64::from(limit) && left > 0 {
+                    last = queue_ops.requeue(None, limit).await?;
+                    n += last;
+                    left = left.saturating_sub(last.max(1));
+                }
+            }
             if let (Some(id), 0) = (&id, n) {
                 return Err(OpError::NotDead {
                     queue,

@@ -30,7 +30,7 @@ pub enum OpError {
         expected: String,
     },
 
-    #[error("queue {queue} is full ({capacity} items); raise the capacity or drain it")]
+    #[error("queue {queue} is full ({capacity} items, the capacity of this environment's profile: production 100,000, staging 1,000, development 10,000); drain it, or dead-letter what cannot be processed")]
     QueueFull { queue: String, capacity: u64 },
 
     #[error("item {id} is not in flight on queue {queue} (already acked, failed, reaped, or never reserved)")]

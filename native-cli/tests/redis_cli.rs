@@ -249,3 +249,56 @@ fn idempotency_ids_on_the_command_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("idempotency id"));
 }
+
+#[test]
+fn requeue_all_replays_every_dead_item_in_bounded_batches() {
+    use xbot_core::queue::{Priority, QueueName};
+    use xbot_redis::ops::queue::Queue;
+    let server = RedisServer::start();
+    let url = server.url();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let redis = xbot_redis::redis::Redis::connect(&url, Default::default())
+            .await
+            .unwrap();
+        let q = Queue::new(&redis, QueueName::SyncToSupabase);
+        for i in 0..250 {
+            let id = format!("d-{i:03}");
+            q.push(
+                "t",
+                serde_json::json!({}),
+                Priority::new(5).unwrap(),
+                Some(&id),
+                None,
+            )
+            .await
+            .unwrap();
+            let r = q.reserve(60_000).await.unwrap().unwrap();
+            q.bury(&r.item.id, &r.token, "test").await.unwrap();
+        }
+    });
+    let out = json(&run(
+        &url,
+        &[
+            "queue",
+            "requeue",
+            "sync_to_supabase",
+            "--all",
+            "--limit",
+            "100",
+        ],
+    ));
+    assert_eq!(
+        out["requeued"], 250,
+        "every dead item, in 3 calls of at most 100"
+    );
+    let s = json(&run(&url, &["queue", "stats", "sync_to_supabase"]));
+    assert_eq!(
+        (s["ready"].as_u64(), s["dead"].as_u64()),
+        (Some(250), Some(0)),
+        "{s}"
+    );
+}
