@@ -189,18 +189,28 @@ async fn sync_to_supabase_retries_twice_with_growing_delays_then_dies() {
             )
             .await
             .unwrap();
+        let after = xbot_redis::ops::now_ms();
         assert_eq!(f.attempts, attempt);
-        match f.outcome {
-            "retry" => delays.push(f.retry_at.unwrap().saturating_sub(before)),
-            "dead" => assert_eq!(attempt, 3, "dead only after the third attempt"),
-            other => panic!("{other}"),
+        // The delay is the policy's, exactly: deterministic jitter by id.
+        let want =
+            xbot_core::queue::retry_delay_ms("sync_to_supabase", attempt as f64, Some("bad-row"))
+                .unwrap();
+        match (f.outcome, want) {
+            ("retry", Some(d)) => {
+                let at = f.retry_at.unwrap();
+                // The server's clock (same machine) read during the call, plus d.
+                assert!(
+                    (before + d..=after + d).contains(&at),
+                    "attempt {attempt}: retry at {at}, expected {d} ms after [{before}, {after}]"
+                );
+                delays.push(d);
+            }
+            ("dead", None) => assert_eq!(attempt, 3, "dead only after the third attempt"),
+            other => panic!("attempt {attempt}: {other:?}"),
         }
     }
     assert_eq!(delays.len(), 2);
-    assert!(
-        (400..=1_050).contains(&delays[0]) && (900..=2_050).contains(&delays[1]),
-        "{delays:?}"
-    );
+    assert!(delays[0] < delays[1], "growing delays: {delays:?}");
     let dead = q.dead(10).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0]["error"], json!("constraint violation #3"));
