@@ -191,14 +191,18 @@ async fn the_worker_syncs_cli_pushed_items_into_postgres_once() {
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["processed"]["sync_to_supabase"], 50);
     let c = db.client().await;
-    let (rows, sum): (i64, i64) = {
-        let r = c
-            .query_one("SELECT COUNT(*), SUM(likes)::bigint FROM tweets", &[])
-            .await
-            .unwrap();
-        (r.get(0), r.get(1))
-    };
-    assert_eq!((rows, sum), (50, (0..50).sum()));
+    // Exactly the pushed rows, each with its own values.
+    let rows: Vec<(String, String, i32)> = c
+        .query("SELECT id, text, likes FROM tweets ORDER BY likes", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let want: Vec<(String, String, i32)> = (0..50)
+        .map(|i| (format!("{i}"), format!("tweet {i}"), i))
+        .collect();
+    assert_eq!(rows, want);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -259,21 +263,41 @@ async fn a_group_commit_fails_only_its_bad_rows() {
         .collect();
     assert!(apply_all(again).await.iter().all(|r| matches!(r, Ok(true))));
 
+    // By id: exactly the rows whose item applied, with the values of the
+    // item that applied (the ones ending in 0 won over their redelivery 5),
+    // the bad ones absent, the upserted ones updated.
     let c = db.client().await;
-    let count = |sql: &'static str| {
-        let c = &c;
-        async move { c.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
-    };
-    assert_eq!(count("SELECT COUNT(*) FROM tweets").await, applied);
-    assert_eq!(
-        count("SELECT COUNT(*) FROM tweets WHERE likes = 7 AND text LIKE 't%'").await,
-        10
-    );
-    assert_eq!(
-        count("SELECT COUNT(*) FROM xbot_applied").await,
-        applied + 10,
-        "one ledger row per applied item"
-    );
+    let rows: std::collections::BTreeMap<String, (String, Option<i32>)> = c
+        .query("SELECT id, text, likes FROM tweets", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2))))
+        .collect();
+    let mut want = std::collections::BTreeMap::new();
+    for (i, r) in results.iter().enumerate() {
+        if matches!(r, Ok(true)) {
+            let likes = (i % 10 == 1 && i < 100).then_some(7).or(Some(0));
+            want.insert(format!("{i}"), (format!("t{i}"), likes));
+        }
+    }
+    assert_eq!(rows.len() as i64, applied);
+    assert_eq!(rows, want);
+    let ledger: std::collections::BTreeSet<String> = c
+        .query("SELECT item_id FROM xbot_applied", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut want_ledger: std::collections::BTreeSet<String> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| matches!(r, Ok(true) | Ok(false)))
+        .map(|(i, _)| format!("item-{}", if i % 10 == 5 { i - 5 } else { i }))
+        .collect();
+    want_ledger.extend((0..10).map(|i| format!("again-{i}")));
+    assert_eq!(ledger, want_ledger, "one ledger row per applied item");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
