@@ -513,3 +513,62 @@ fn queue_push_validates_its_own_arguments_before_writing() {
         "a valid push still works"
     );
 }
+
+#[tokio::test]
+async fn extend_moves_only_the_owners_deadline_and_calls_are_bounded() {
+    let server = RedisServer::start();
+    let redis = connect(&server).await;
+    let q = Queue::new(&redis, QueueName::SyncToSupabase);
+    q.push("t", json!({}), p(5), Some("e1"), None)
+        .await
+        .unwrap();
+    let r = q.reserve(200).await.unwrap().unwrap();
+    let before = xbot_redis::ops::now_ms();
+    let deadline = q.extend("e1", &r.token, 60_000).await.unwrap();
+    let after = xbot_redis::ops::now_ms();
+    assert!(
+        (before + 60_000..=after + 60_000).contains(&deadline),
+        "{deadline}"
+    );
+    assert!(matches!(
+        q.extend("e1", "someone-else", 60_000).await,
+        Err(OpError::NotOwner { .. })
+    ));
+    // Extended past its first 200 ms lease: not reaped.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(q.reap(10).await.unwrap(), (0, 0));
+    q.ack("e1", &r.token).await.unwrap();
+    assert!(matches!(
+        q.extend("e1", &r.token, 1_000).await,
+        Err(OpError::NotInFlight { .. })
+    ));
+
+    // Per-call caps: promote moves at most its limit, reap at most its limit.
+    let now = xbot_redis::ops::now_ms();
+    for i in 0..150 {
+        q.push(
+            "t",
+            json!({}),
+            p(5),
+            Some(&format!("s{i:03}")),
+            Some(now + 50),
+        )
+        .await
+        .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(q.promote(100).await.unwrap(), 100, "at most 100 per call");
+    assert_eq!(q.promote(100).await.unwrap(), 50);
+    let mut leased = 0;
+    while q.reserve(50).await.unwrap().is_some() {
+        leased += 1;
+    }
+    assert_eq!(leased, 150);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        q.reap(60).await.unwrap(),
+        (60, 0),
+        "at most the limit per call"
+    );
+    assert_eq!(q.reap(1_000).await.unwrap(), (90, 0));
+}
