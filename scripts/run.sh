@@ -8,8 +8,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-cargo build --release -q -p xbot-redis
-x=$PWD/target/release/xbot-redis
+# XBOT_RUN_PROFILE=dev runs the debug build the tests already made (CI runs
+# this script that way); the default is the release build users deploy.
+if [ "${XBOT_RUN_PROFILE:-release}" = dev ]; then
+  cargo build -q -p xbot-redis
+  x=$PWD/target/debug/xbot-redis
+else
+  cargo build --release -q -p xbot-redis
+  x=$PWD/target/release/xbot-redis
+fi
 tmp=$(mktemp -d)
 redis_pid=""
 cleanup() {

@@ -17,6 +17,9 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "Rust tests"
 cargo test --workspace
 
+step "the main job end to end (scripts/run.sh, on the debug build)"
+XBOT_RUN_PROFILE=dev bash scripts/run.sh
+
 step "fuzz smoke (every cargo-fuzz target for a few seconds; long runs: scripts/fuzz.sh)"
 bash scripts/fuzz-smoke.sh
 
