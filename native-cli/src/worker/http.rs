@@ -54,9 +54,16 @@ async fn ping(mut conn: crate::redis::Conn) -> Result<f64, String> {
     conn.ping_ms().await.map_err(|e| e.to_string())
 }
 
+/// How long /healthz waits for the sink before calling it down.
+const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
+    // A server that hangs (a dead network path: no answer, no reset) must
+    // turn into a 503 in time, not a health check that hangs with it.
     let redis = ping(shared.redis.conn.clone()).await;
-    let sink = shared.sink.ping().await;
+    let sink = tokio::time::timeout(HEALTH_TIMEOUT, shared.sink.ping())
+        .await
+        .unwrap_or(false);
     // A cache Redis that is down only costs cache misses: reported, not fatal.
     let cache = match shared.redis.cache_conn() {
         None => json!(null),
@@ -74,7 +81,10 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
         _ => {
             let reason = match (&redis, sink) {
                 (Err(e), _) => format!("redis: {e}"),
-                _ => "sink: the database does not answer".to_string(),
+                _ => format!(
+                    "sink: the database does not answer (within {} s)",
+                    HEALTH_TIMEOUT.as_secs()
+                ),
             };
             (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -95,6 +95,7 @@ impl PgSink {
             client: Some(client),
             statements: HashMap::new(),
             columns: HashMap::new(),
+            unique_id: HashMap::new(),
             max_batch: max_batch.max(1),
         };
         tokio::spawn(writer.run(rx));
@@ -177,6 +178,8 @@ struct Writer {
     /// Prepared statements of the current connection, by SQL text.
     statements: HashMap<String, Statement>,
     columns: HashMap<String, Vec<String>>,
+    /// Per table: whether `id` has a primary key or unique index (upserts need one).
+    unique_id: HashMap<String, bool>,
     max_batch: usize,
 }
 
@@ -337,6 +340,15 @@ impl Writer {
     /// The prepared statement for `op` (cached per table, columns and kind).
     async fn plan(&mut self, op: &SyncOp) -> Result<Statement, SinkError> {
         let table_cols = self.table_columns(&op.table).await?;
+        // Without a unique `id`, two upserts of one row racing in a group could
+        // both insert it: refuse, naming the fix (insert-only tables are fine:
+        // the ledger keeps each item to one row).
+        if op.upsert && !self.has_unique_id(&op.table).await? {
+            return Err(SinkError::Permanent(format!(
+                "table {:?} has no primary key or unique index on \"id\"; upserts need one (ALTER TABLE {} ADD PRIMARY KEY (id))",
+                op.table, op.table
+            )));
+        }
         if let Some(unknown) = op.row.keys().find(|k| !table_cols.contains(k)) {
             return Err(SinkError::Permanent(format!(
                 "table {:?} has no column {unknown:?}",
@@ -357,6 +369,28 @@ impl Writer {
         let statement = client.prepare(&sql).await.map_err(classify)?;
         self.statements.insert(sql, statement.clone());
         Ok(statement)
+    }
+
+    /// Whether the table's `id` column carries a primary key or a unique
+    /// single-column index, cached after the first look-up.
+    async fn has_unique_id(&mut self, table: &str) -> Result<bool, SinkError> {
+        if let Some(u) = self.unique_id.get(table) {
+            return Ok(*u);
+        }
+        let client = self.connection().await?;
+        let row = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a \
+                   ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+                 WHERE i.indrelid = to_regclass(quote_ident($1)) AND i.indisunique \
+                   AND i.indnkeyatts = 1 AND a.attname = 'id')",
+                &[&table],
+            )
+            .await
+            .map_err(transient)?;
+        let unique: bool = row.get(0);
+        self.unique_id.insert(table.to_string(), unique);
+        Ok(unique)
     }
 
     /// The table's columns, cached after the first look-up.

@@ -34,6 +34,8 @@ struct State {
 #[derive(Debug, Default)]
 pub struct Counts {
     pub connections: AtomicU64,
+    /// Chunks forwarded from the client to the server (≈ round trips).
+    pub chunks_up: AtomicU64,
     pub cut_mid_chunk: AtomicU64,
     pub cut_all: AtomicU64,
 }
@@ -130,8 +132,8 @@ impl Link {
         let (cr, cw) = client.into_split();
         let (sr, sw) = server.into_split();
         let mut cut = self.generation.clone();
-        let up = self.pump(cr, sw);
-        let down = self.pump(sr, cw);
+        let up = self.pump(cr, sw, true);
+        let down = self.pump(sr, cw, false);
         tokio::select! {
             _ = up => {}
             _ = down => {}
@@ -146,6 +148,7 @@ impl Link {
         &self,
         mut from: tokio::net::tcp::OwnedReadHalf,
         mut to: tokio::net::tcp::OwnedWriteHalf,
+        up: bool,
     ) {
         let _ = to.as_ref().set_zero_linger();
         let mut changed = self.changed.clone();
@@ -185,6 +188,9 @@ impl Link {
             }
             if to.write_all(&buf[..n]).await.is_err() {
                 return;
+            }
+            if up {
+                self.counts.chunks_up.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
