@@ -198,3 +198,52 @@ fn scheduled_posts_are_promoted_and_metrics_carry_rtt_and_cache_counts() {
     w.terminate();
     assert_eq!(w.wait_code(), Some(0));
 }
+
+#[test]
+fn a_cache_redis_outage_is_reported_and_the_work_goes_on() {
+    let state = RedisServer::start();
+    let cache = RedisServer::start();
+    let port = free_port();
+    let url = state.url();
+    let mut w = worker(
+        &url,
+        port,
+        &[
+            ("REDIS_CACHE_URL", &cache.url()),
+            ("XBOT_QUEUES", "sync_to_supabase:2"),
+        ],
+    );
+    wait_for("ready", Duration::from_secs(20), || {
+        matches!(get(port, "/readyz"), Some((200, _)))
+    });
+    let health = || -> Value { serde_json::from_str(&get(port, "/healthz").unwrap().1).unwrap() };
+    assert_eq!(health()["cacheRedis"]["status"], "ok");
+    drop(cache); // the cache Redis dies (SIGKILL)
+    wait_for("the outage reported", Duration::from_secs(10), || {
+        let (status, body) = get(port, "/healthz").unwrap();
+        status == 200 && body.contains("\"down\"")
+    });
+    // Sync items are state, not cache: they are still applied.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let redis = rt
+        .block_on(Redis::connect(&url, KeyContext::default()))
+        .unwrap();
+    let q = Queue::new(&redis, QueueName::SyncToSupabase);
+    rt.block_on(q.push(
+        "row",
+        json!({ "table": "tweets", "op": "upsert", "row": { "id": "1", "text": "x" } }),
+        Priority::new(50).unwrap(),
+        Some("c-1"),
+        None,
+    ))
+    .unwrap();
+    wait_for("the item applied", Duration::from_secs(10), || {
+        rt.block_on(q.stats())
+            .is_ok_and(|s| s.ready + s.in_flight + s.delayed == 0 && s.dead == 0)
+    });
+    w.terminate();
+    assert_eq!(w.wait_code(), Some(0));
+}
