@@ -188,6 +188,14 @@ mod tests {
         };
         let x = f(&[("a", 1e308), ("b", 1e308)]);
         assert_eq!(m.score(&x).unwrap_err().code(), "INVALID_MODEL_VALUE");
+        // The fuzzer's own input.
+        let w = -1.7044745290527055e289;
+        let fuzzed = LogisticModel {
+            bias: -1.7044745290526746e289,
+            weights: f(&[("a", w), ("b", w), ("c", w)]),
+        };
+        let x2 = f(&[("a", w), ("b", w), ("c", 7.354197342904538e223)]);
+        assert_eq!(fuzzed.score(&x2).unwrap_err().code(), "INVALID_MODEL_VALUE");
         assert_eq!(
             m.clone().sgd_step(&x, 1.0, 0.5, 0.0).unwrap_err().code(),
             "INVALID_MODEL_VALUE"
