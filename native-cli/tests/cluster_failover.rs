@@ -13,7 +13,6 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::pg::TestDb;
 use support::{exact, Proc, RedisCluster};
@@ -25,18 +24,12 @@ const SYNC: usize = 1_200;
 const METRICS: usize = 480;
 
 fn spawn_worker(url: &str, db_url: &str, wait_replicas: u32) -> Proc {
-    Command::new(env!("CARGO_BIN_EXE_xbot-redis"))
-        .args(["--redis-url", url, "worker"])
+    support::worker_command(url)
         .env("DATABASE_URL", db_url)
-        .env("PORT", "0")
         .env("XBOT_QUEUES", "sync_to_supabase:4,analytics_processing:4")
         .env("XBOT_SYNC_TABLES", "audit_log")
         .env("XBOT_LEASE_MS", "1500")
         .env("XBOT_REDIS_WAIT_REPLICAS", wait_replicas.to_string())
-        .env_remove("REDIS_PREFIX")
-        .env_remove("APP_ENV")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()
         .map(Proc)
         .unwrap()
@@ -116,20 +109,7 @@ async fn run(wait_replicas: u32) -> (exact::Tally, String) {
     let new_master = cluster.master_of(victim_key);
     assert_ne!(new_master, m, "the replica was promoted");
 
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while exact::left(&redis).await != Some(0) {
-        assert!(
-            Instant::now() < deadline,
-            "the queues did not drain: {} rows, {:?} left",
-            exact::rows(&pg).await,
-            exact::left(&redis).await
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    workers.iter().for_each(Proc::terminate);
-    for w in &mut workers {
-        assert_eq!(w.wait_code(), Some(0), "graceful exit");
-    }
+    exact::drain_and_stop(&redis, &pg, &mut workers, Duration::from_secs(60)).await;
     let tally = work.tally(&redis, &pg).await;
     let report = format!(
         "failover (wait replicas = {wait_replicas}): master {m} killed {:.1} s into the run, node {new_master} promoted; {:.1} s; {tally:?}",

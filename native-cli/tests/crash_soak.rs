@@ -11,7 +11,6 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::pg::TestDb;
 use support::{exact, Proc, RedisServer};
@@ -21,22 +20,12 @@ use xbot_redis::redis::Redis;
 const SYNC: usize = 5_000;
 const METRICS: usize = 1_500;
 
-/// The runner under test; `XBOT_SOAK_BIN` points the soak at another build
-/// (e.g. an older release, to show what it gets wrong).
 fn spawn_worker(redis_url: &str, db_url: &str) -> Proc {
-    let bin = std::env::var("XBOT_SOAK_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_xbot-redis").to_string());
-    Command::new(bin)
-        .args(["--redis-url", redis_url, "worker"])
+    support::worker_command(redis_url)
         .env("DATABASE_URL", db_url)
-        .env("PORT", "0")
         .env("XBOT_QUEUES", "sync_to_supabase:4,analytics_processing:4")
         .env("XBOT_SYNC_TABLES", "audit_log")
         .env("XBOT_LEASE_MS", "1000")
-        .env_remove("REDIS_PREFIX")
-        .env_remove("APP_ENV")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()
         .map(Proc)
         .unwrap()
@@ -108,20 +97,7 @@ async fn every_item_is_applied_exactly_once_through_kills_and_a_redis_crash() {
     }
 
     // No more kills: the survivors finish, then drain on SIGTERM.
-    let deadline = Instant::now() + Duration::from_secs(40);
-    while exact::left(&redis).await != Some(0) {
-        assert!(
-            Instant::now() < deadline,
-            "the queues did not drain: {} rows, {:?} left",
-            exact::rows(&pg).await,
-            exact::left(&redis).await
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    workers.iter().for_each(Proc::terminate);
-    for w in &mut workers {
-        assert_eq!(w.wait_code(), Some(0), "graceful exit");
-    }
+    exact::drain_and_stop(&redis, &pg, &mut workers, Duration::from_secs(40)).await;
 
     // The run meant something: workers died mid-run and Redis crashed mid-run.
     assert!(kills >= 3, "only {kills} kills");

@@ -7,7 +7,6 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::pg::TestDb;
 use support::proxy::{Fault, FaultProxy};
@@ -15,21 +14,12 @@ use support::{exact, Proc, RedisServer};
 use xbot_core::keys::KeyContext;
 use xbot_redis::redis::Redis;
 
-/// The runner under test (`XBOT_SOAK_BIN` points it at another build).
 fn spawn_worker(redis_url: &str, db_url: &str) -> Proc {
-    let bin = std::env::var("XBOT_SOAK_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_xbot-redis").to_string());
-    Command::new(bin)
-        .args(["--redis-url", redis_url, "worker"])
+    support::worker_command(redis_url)
         .env("DATABASE_URL", db_url)
-        .env("PORT", "0")
         .env("XBOT_QUEUES", "sync_to_supabase:4,analytics_processing:4")
         .env("XBOT_SYNC_TABLES", "audit_log")
         .env("XBOT_LEASE_MS", "1500")
-        .env_remove("REDIS_PREFIX")
-        .env_remove("APP_ENV")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()
         .map(Proc)
         .unwrap()
@@ -37,13 +27,6 @@ fn spawn_worker(redis_url: &str, db_url: &str) -> Proc {
 
 /// A named fault phase: what to change on the proxies.
 type Phase<'a> = (&'static str, Box<dyn Fn() + 'a>);
-
-/// `host:port` of a postgres:// URL (`user@host:port/db`).
-fn pg_addr(url: &str) -> (String, std::net::SocketAddr) {
-    let rest = url.split_once('@').unwrap().1;
-    let (hostport, _) = rest.split_once('/').unwrap();
-    (hostport.to_string(), hostport.parse().unwrap())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_through_latency_blackholes_and_cut_connections_ends_exact() {
@@ -63,7 +46,7 @@ async fn a_run_through_latency_blackholes_and_cut_connections_ends_exact() {
     let work = exact::Workload::new(SYNC, METRICS);
 
     let rproxy = FaultProxy::start(format!("127.0.0.1:{}", server.port).parse().unwrap()).await;
-    let (hostport, addr) = pg_addr(&db.url);
+    let (hostport, addr) = support::pg::addr(&db.url);
     let pproxy = FaultProxy::start(addr).await;
     let via_redis = format!("redis://127.0.0.1:{}", rproxy.port);
     let via_pg = db
@@ -153,20 +136,7 @@ async fn a_run_through_latency_blackholes_and_cut_connections_ends_exact() {
     pproxy.set(Fault::Pass);
     pproxy.set_cut_chance(0.0);
 
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while exact::left(&redis).await != Some(0) {
-        assert!(
-            Instant::now() < deadline,
-            "the queues did not drain: {} rows, {:?} left",
-            exact::rows(&pg).await,
-            exact::left(&redis).await
-        );
-        pause(200).await;
-    }
-    workers.iter().for_each(Proc::terminate);
-    for w in &mut workers {
-        assert_eq!(w.wait_code(), Some(0), "graceful exit");
-    }
+    exact::drain_and_stop(&redis, &pg, &mut workers, Duration::from_secs(60)).await;
     work.check(&redis, &pg).await;
     let c = |p: &FaultProxy| {
         use std::sync::atomic::Ordering::Relaxed;

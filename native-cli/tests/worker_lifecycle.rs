@@ -7,11 +7,10 @@
 mod support;
 
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-use support::{free_port, Proc, RedisServer};
+use std::time::Duration;
+use support::{free_port, wait_for, Proc, RedisServer};
 use xbot_core::keys::KeyContext;
 use xbot_core::queue::{Priority, QueueName};
 use xbot_redis::ops::queue::Queue;
@@ -20,12 +19,9 @@ use xbot_redis::redis::Redis;
 fn worker(url: &str, port: u16, env: &[(&str, &str)]) -> Proc {
     let dir = std::env::temp_dir().join(format!("xbot-life-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xbot-redis"));
-    cmd.args(["--redis-url", url, "worker"])
-        .env("PORT", port.to_string())
+    let mut cmd = support::worker_command(url);
+    cmd.env("PORT", port.to_string())
         .env("XBOT_SQLITE_PATH", dir.join("s.sqlite3"))
-        .env_remove("REDIS_PREFIX")
-        .env_remove("APP_ENV")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (k, v) in env {
@@ -35,24 +31,7 @@ fn worker(url: &str, port: u16, env: &[(&str, &str)]) -> Proc {
 }
 
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).ok()?;
-    let status = raw.split(' ').nth(1)?.parse().ok()?;
-    Some((status, raw.split_once("\r\n\r\n")?.1.to_string()))
-}
-
-fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    panic!("{what} did not happen within {limit:?}");
+    support::http_get(port, path)
 }
 
 #[test]

@@ -7,64 +7,32 @@
 mod support;
 
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 use support::pg::TestDb;
 use support::proxy::{Fault, FaultProxy};
-use support::{free_port, Proc, RedisServer};
+use support::{free_port, wait_for, Proc, RedisServer};
 use xbot_core::keys::KeyContext;
 use xbot_core::queue::{Priority, QueueName};
 use xbot_redis::ops::queue::Queue;
 use xbot_redis::redis::Redis;
 
 fn worker(url: &str, db_url: &str, port: u16, env: &[(&str, &str)]) -> Proc {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xbot-redis"));
-    cmd.args(["--redis-url", url, "worker"])
-        .env("PORT", port.to_string())
+    let mut cmd = support::worker_command(url);
+    cmd.env("PORT", port.to_string())
         .env("DATABASE_URL", db_url)
-        .env("XBOT_SYNC_TABLES", "tweets,nopk")
-        .env_remove("REDIS_PREFIX")
-        .env_remove("APP_ENV")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .env("XBOT_SYNC_TABLES", "tweets,nopk");
     for (k, v) in env {
         cmd.env(k, v);
     }
     Proc(cmd.spawn().unwrap())
 }
 
-/// GET with a 5 s read timeout: (status, JSON body), or None when it hangs.
+/// GET /path: (status, JSON body), or None when it hangs (5 s).
 fn get(port: u16, path: &str) -> Option<(u16, Value)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).ok()?;
-    let status = raw.split(' ').nth(1)?.parse().ok()?;
-    Some((
-        status,
-        serde_json::from_str(raw.split_once("\r\n\r\n")?.1).ok()?,
-    ))
-}
-
-fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    panic!("{what} did not happen within {limit:?}");
-}
-
-fn pg_addr(url: &str) -> (String, std::net::SocketAddr) {
-    let rest = url.split_once('@').unwrap().1;
-    let (hostport, _) = rest.split_once('/').unwrap();
-    (hostport.to_string(), hostport.parse().unwrap())
+    let (status, body) = support::http_get(port, path)?;
+    Some((status, serde_json::from_str(&body).ok()?))
 }
 
 async fn push(redis: &Redis, table: &str, from: usize, n: usize) {
@@ -95,7 +63,7 @@ async fn health_and_readiness_follow_the_database_and_the_shutdown() {
     let redis = Redis::connect(&server.url(), KeyContext::default())
         .await
         .unwrap();
-    let (hostport, addr) = pg_addr(&db.url);
+    let (hostport, addr) = support::pg::addr(&db.url);
     let proxy = FaultProxy::start(addr).await;
     let via = db
         .url
@@ -175,7 +143,7 @@ async fn group_commit_writes_groups() {
             .await
             .unwrap();
         push(&redis, "tweets", 0, 400).await;
-        let (hostport, addr) = pg_addr(&db.url);
+        let (hostport, addr) = support::pg::addr(&db.url);
         let proxy = FaultProxy::start(addr).await;
         let via = db
             .url

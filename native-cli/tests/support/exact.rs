@@ -162,6 +162,30 @@ pub async fn left(redis: &Redis) -> Option<u64> {
     Some(n)
 }
 
+/// Waits until both queues are empty, then stops the workers with SIGTERM
+/// and requires a graceful exit (0) from each.
+pub async fn drain_and_stop(
+    redis: &Redis,
+    pg: &tokio_postgres::Client,
+    workers: &mut [super::Proc],
+    limit: std::time::Duration,
+) {
+    let deadline = std::time::Instant::now() + limit;
+    while left(redis).await != Some(0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the queues did not drain: {} rows, {:?} left",
+            rows(pg).await,
+            left(redis).await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    workers.iter().for_each(super::Proc::terminate);
+    for w in workers.iter_mut() {
+        assert_eq!(w.wait_code(), Some(0), "graceful exit");
+    }
+}
+
 /// Rows in the sink table (-1 when the database did not answer).
 pub async fn rows(pg: &tokio_postgres::Client) -> i64 {
     pg.query_one("SELECT COUNT(*) FROM audit_log", &[])

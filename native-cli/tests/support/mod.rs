@@ -375,3 +375,43 @@ impl Drop for Proc {
         let _ = self.0.wait();
     }
 }
+
+/// `xbot-redis --redis-url URL worker`, ready to spawn: the binary under test
+/// (`XBOT_SOAK_BIN` points the crash and fault tests at another build), no
+/// prefix or environment inherited, output discarded. Callers add env.
+pub fn worker_command(redis_url: &str) -> Command {
+    let bin = std::env::var("XBOT_SOAK_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_xbot-redis").to_string());
+    let mut cmd = Command::new(bin);
+    cmd.args(["--redis-url", redis_url, "worker"])
+        .env("PORT", "0")
+        .env_remove("REDIS_PREFIX")
+        .env_remove("APP_ENV")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
+}
+
+/// A minimal HTTP GET on loopback with a 5 s read timeout: (status, body).
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    let status = raw.split(' ').nth(1)?.parse().ok()?;
+    Some((status, raw.split_once("\r\n\r\n")?.1.to_string()))
+}
+
+/// Polls `ok` every 25 ms; fails the test naming `what` after `limit`.
+pub fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("{what} did not happen within {limit:?}");
+}

@@ -70,3 +70,10 @@ impl Drop for TestDb {
             .output();
     }
 }
+
+/// `host:port` of a postgres:// URL (`user@host:port/db`) and its address.
+pub fn addr(url: &str) -> (String, std::net::SocketAddr) {
+    let rest = url.split_once('@').unwrap().1;
+    let (hostport, _) = rest.split_once('/').unwrap();
+    (hostport.to_string(), hostport.parse().unwrap())
+}
