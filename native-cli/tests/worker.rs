@@ -3,8 +3,6 @@
 mod support;
 
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::{free_port, RedisServer};
@@ -28,15 +26,8 @@ fn worker(url: &str, port: u16, sqlite: &std::path::Path, args: &[&str]) -> Chil
         .unwrap()
 }
 
-/// A minimal HTTP GET on loopback: (status, body).
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).ok()?;
-    let status = raw.split(' ').nth(1)?.parse().ok()?;
-    Some((status, raw.split_once("\r\n\r\n")?.1.to_string()))
+    support::http_get(port, path)
 }
 
 fn wait_ready(port: u16) {
