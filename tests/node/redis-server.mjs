@@ -1,6 +1,7 @@
 // A private redis-server for JS tests: a free loopback port, killed by PID.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import Redis from 'ioredis';
 
 async function freePort() {
@@ -16,8 +17,9 @@ async function freePort() {
 
 export async function startRedis(extra = []) {
   const port = await freePort();
+  // --dir: a replica writes the RDB it receives there, never into the checkout.
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    '--daemonize', 'no', '--logfile', '', ...extra], { stdio: 'ignore' });
+    '--dir', tmpdir(), '--daemonize', 'no', '--logfile', '', ...extra], { stdio: 'ignore' });
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });

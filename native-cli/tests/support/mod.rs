@@ -61,6 +61,10 @@ impl RedisServer {
                 "",
                 "--appendonly",
                 "no",
+                // A replica writes the RDB it receives to its dir: never the
+                // checkout (extra arguments, given later, may name another).
+                "--dir",
+                std::env::temp_dir().to_str().unwrap(),
             ])
             .args(["--daemonize", "no", "--logfile", ""])
             .args(extra)
