@@ -2,7 +2,7 @@
 // packages type-checks, and each deliberately wrong call is rejected.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { root } from './backends.mjs';
@@ -21,4 +21,25 @@ test('every deliberately wrong call fails to type-check', () => {
     .flatMap((l, i) => (l.includes('// ERR') ? [i + 1] : []));
   const reported = [...r.stdout.matchAll(/wrong\.mts\((\d+),\d+\): error/g)].map((m) => Number(m[1]));
   assert.deepEqual([...new Set(reported)].sort((a, b) => a - b), errLines, r.stdout);
+});
+
+test("the README's TypeScript examples type-check under --strict", () => {
+  // Every ```ts block of the README becomes a module of its own, compiled
+  // with the strict consumer's options: an example cannot drift from the types.
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+  assert.ok(blocks.length >= 2, 'the README has TypeScript examples');
+  const dir = join(root, 'tests/.tmp/readme-ts');
+  mkdirSync(dir, { recursive: true });
+  const files = blocks.map((code, i) => {
+    const file = `example-${i + 1}.mts`;
+    writeFileSync(join(dir, file), `${code}\nexport {};\n`);
+    return file;
+  });
+  const base = JSON.parse(readFileSync(join(root, 'tests/ts/tsconfig.json'), 'utf8'));
+  // The bot is a Node project: ioredis's own types need Node's.
+  const compilerOptions = { ...base.compilerOptions, types: ['node'], typeRoots: [join(root, 'node_modules/@types')] };
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files }));
+  const r = spawnSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stdout);
 });
