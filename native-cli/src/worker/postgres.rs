@@ -45,7 +45,17 @@ enum Msg {
 fn describe(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(d) => format!("postgres: {} (SQLSTATE {})", d.message(), d.code().code()),
-        None => format!("postgres: {e}"),
+        None => {
+            // The cause matters here ("error performing TLS handshake" alone
+            // does not say that the certificate is for another host name).
+            let mut text = format!("postgres: {e}");
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                text.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            text
+        }
     }
 }
 
@@ -489,8 +499,8 @@ async fn open(url: &str) -> Result<Client, SinkError> {
 
 /// rustls client configuration, with libpq's semantics: `prefer`/`require`
 /// encrypt without verifying the server certificate; with `PGSSLROOTCERT`
-/// (PEM) set, the certificate must chain to that CA or a public web root
-/// (libpq's `verify-ca` when `sslrootcert` is given).
+/// (PEM) set, the certificate must chain to that CA or a public web root and
+/// be for the host name connected to (libpq's `verify-full`).
 fn tls_config() -> Result<rustls::ClientConfig, SinkError> {
     use rustls::pki_types::{pem::PemObject, CertificateDer};
     let provider = Arc::new(rustls::crypto::ring::default_provider());
