@@ -89,24 +89,34 @@ fn is_reserved(c: char) -> bool {
         || c.is_whitespace()
 }
 
+const MAX_SLOT_LEN: usize = 512;
+
+/// A free-text parameter: 1 to `max` bytes, none of them `refused`.
+fn free_text(
+    kind: ParamKind,
+    v: &str,
+    max: usize,
+    refused: impl Fn(char) -> bool,
+) -> std::result::Result<(), String> {
+    if v.is_empty() {
+        Err("must not be empty".into())
+    } else if v.len() > max {
+        Err(format!("longer than {max} bytes"))
+    } else if let Some(c) = v.chars().find(|&c| refused(c)) {
+        Err(format!(
+            "character {} is not allowed ({})",
+            quoted_char(c),
+            kind.describe()
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// Checks a parameter value against its kind; `Err(reason)` on mismatch.
 fn check_value(kind: ParamKind, v: &str) -> std::result::Result<(), String> {
     match kind {
-        ParamKind::Id => {
-            if v.is_empty() {
-                Err("must not be empty".into())
-            } else if v.len() > MAX_ID_LEN {
-                Err(format!("longer than {MAX_ID_LEN} bytes"))
-            } else if let Some(c) = v.chars().find(|&c| is_reserved(c)) {
-                Err(format!(
-                    "character {} is not allowed ({})",
-                    quoted_char(c),
-                    kind.describe()
-                ))
-            } else {
-                Ok(())
-            }
-        }
+        ParamKind::Id => free_text(kind, v, MAX_ID_LEN, is_reserved),
         ParamKind::Time(b) => parse_bucket(b, v).map(drop).map_err(|e| e.to_string()),
         ParamKind::HourOfDay => match v.as_bytes() {
             [a @ b'0'..=b'2', b @ b'0'..=b'9'] if (a - b'0') * 10 + (b - b'0') < 24 => Ok(()),
@@ -125,19 +135,8 @@ fn check_value(kind: ParamKind, v: &str) -> std::result::Result<(), String> {
         ParamKind::Queue => crate::queue::QueueName::parse(v)
             .map(drop)
             .map_err(|e| e.to_string()),
-        ParamKind::Slot => {
-            if v.is_empty() || v.len() > 512 {
-                Err("must be 1-512 bytes".into())
-            } else if let Some(c) = v.chars().find(|&c| c != ':' && is_reserved(c)) {
-                Err(format!(
-                    "character {} is not allowed ({})",
-                    quoted_char(c),
-                    kind.describe()
-                ))
-            } else {
-                Ok(())
-            }
-        }
+        // A hash tag: an id that may hold the separator (it can be a whole key).
+        ParamKind::Slot => free_text(kind, v, MAX_SLOT_LEN, |c| c != ':' && is_reserved(c)),
         ParamKind::Lock => match v {
             "posting_in_progress" | "sync_in_progress" => Ok(()),
             _ => Err("expected posting_in_progress or sync_in_progress".into()),

@@ -120,13 +120,40 @@ pub async fn plan(
     })
 }
 
-/// The metrics family an effect's errors are counted under.
-pub fn effect_family(effect: &Effect) -> &'static str {
-    match effect {
-        Effect::Stats { key, .. } if key.contains(":stats:hourly:") => "stats.hourly",
-        Effect::Stats { .. } => "stats.daily",
-        Effect::Bandit { alpha, .. } if alpha.contains(":bandit:topic:") => "bandit.topic.alpha",
-        Effect::Bandit { alpha, .. } if alpha.contains(":bandit:hour:") => "bandit.hour.alpha",
-        Effect::Bandit { .. } => "bandit.tag.alpha",
+/// The key family an effect's errors are counted under (`stats.daily`,
+/// `bandit.topic.alpha`, …): the catalog's classification of its target.
+pub fn effect_family(effect: &Effect, prefix: &xbot_core::keys::Prefix) -> &'static str {
+    xbot_core::keys::classify_key(effect.target(), Some(prefix)).map_or("effects", |c| c.family)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn effect_errors_are_counted_under_the_targets_family() {
+        let prefix = xbot_core::keys::Prefix::parse("prod:").unwrap();
+        let stats = |key: &str| Effect::Stats {
+            key: key.into(),
+            ttl: 60,
+            fields: vec![("likes".into(), 1)],
+        };
+        let arm = |kind: &str| Effect::Bandit {
+            alpha: format!("prod:bandit:{kind}:{{x}}:alpha"),
+            beta: format!("prod:bandit:{kind}:{{x}}:beta"),
+            reward: 0.5,
+            prior: (1.0, 1.0),
+        };
+        assert_eq!(
+            effect_family(&stats("prod:stats:daily:2026-12-01"), &prefix),
+            "stats.daily"
+        );
+        assert_eq!(
+            effect_family(&stats("prod:stats:hourly:2026-12-01T18"), &prefix),
+            "stats.hourly"
+        );
+        assert_eq!(effect_family(&arm("topic"), &prefix), "bandit.topic.alpha");
+        assert_eq!(effect_family(&arm("tag"), &prefix), "bandit.tag.alpha");
+        assert_eq!(effect_family(&stats("other:key"), &prefix), "effects");
     }
 }

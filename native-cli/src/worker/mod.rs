@@ -381,9 +381,12 @@ async fn apply_effects(
                 "lease lost; the item's next owner applies the remaining effects".into(),
             ));
         }
-        retrying(shared, analytics::effect_family(effect), lost, || {
-            effects::apply_once(&shared.redis, &plan.scope, effect)
-        })
+        retrying(
+            shared,
+            analytics::effect_family(effect, &shared.redis.ctx.prefix),
+            lost,
+            || effects::apply_once(&shared.redis, &plan.scope, effect),
+        )
         .await?;
     }
     Ok(())
