@@ -16,6 +16,18 @@ export interface Arm {
   beta: number
 }
 
+/** The keys of arm `arm` of bandit `kind` (`topic`, `hour`, `tag`). */
+export declare function banditKeys(kind: string, arm: string, options?: KeyOptions | undefined | null): BanditKeys
+
+/** The posterior keys of one bandit arm (one hash tag, so one Cluster slot). */
+export interface BanditKeys {
+  alpha: string
+  beta: string
+}
+
+/** The prior every arm starts from. */
+export declare function banditPrior(): Posterior
+
 /**
  * A catalog key: `buildKey('cache.tweet', {tweetId: '42'}, {prefix: 'prod:'})`
  * → `{key: 'prod:cache:tweet:42', family: 'cache.tweet', ttlSeconds: 86400, redisType: 'string'}`.
@@ -80,6 +92,19 @@ export interface DecodedScore {
 export declare function decodeQueueScore(score: number): DecodedScore
 
 /**
+ * The marker of `text` held by `holder` in `family` (`dedup.tweet`, 24 h,
+ * the default; or `content_hash.sha256`, 7 days). Blank texts and holders are refused.
+ */
+export declare function dedupMarker(text: string, holder: string, family?: string | undefined | null, options?: KeyOptions | undefined | null): DedupMarker
+
+/** The dedup marker of a text. */
+export interface DedupMarker {
+  key: string
+  sha256: string
+  ttlSeconds: number
+}
+
+/**
  * The generic helper: prefix + parts joined by `:` (empty parts, `:` inside a
  * part, whitespace and control characters are errors).
  */
@@ -92,6 +117,19 @@ export declare function key(parts: Array<string>, options?: KeyOptions | undefin
 export interface KeyOptions {
   prefix?: string
   env?: string
+}
+
+/** Checks a lease length (an integer from 100 ms to one day) and returns it. */
+export declare function leaseMs(value: unknown): number
+
+/** The keys of lock `name` (`posting_in_progress`, `sync_in_progress`). */
+export declare function lockKeys(name: string, options?: KeyOptions | undefined | null): LockKeys
+
+/** A lock's key, its fencing counter and its default lease. */
+export interface LockKeys {
+  key: string
+  fenceKey: string
+  defaultLeaseMs: number
 }
 
 /** `sigmoid(bias + Σ weights[f]·features[f])`; features without a weight count 0. */
@@ -122,6 +160,58 @@ export interface ParamInfo {
   example: string
 }
 
+/** A Beta posterior. */
+export interface Posterior {
+  alpha: number
+  beta: number
+}
+
+/** A validated item for `queue_push` (ARGV: `id, item, priority, capacity, notBeforeMs`). */
+export interface PreparedItem {
+  id: string
+  /** The item JSON as stored: `{id, type, data, priority, createdAt, retryCount, notBefore?}`. */
+  item: string
+  priority: number
+  /** 0 = serve now. */
+  notBeforeMs: number
+}
+
+/**
+ * The options of a push, as `prepareQueueItem` reads them (TypeScript shape
+ * only; `xbot_core::args` reads the object).
+ */
+export interface PrepareItemOptions {
+  /** The item's id (default: a new time-ordered id). Pushing an id that is queued is a no-op. */
+  id?: string
+  /** The item's `type` (default per queue: `sync`, `metrics`, `post`). */
+  type?: string
+  /** 0-100, higher first (default per queue). */
+  priority?: number
+  /** Not served before this epoch ms (scheduled; `pending_posts`). */
+  notBeforeMs?: number
+}
+
+/**
+ * Builds and validates the item a push stores: `dataJson` is
+ * `JSON.stringify(data)` (`undefined` when `data` cannot be serialized),
+ * `defaultId` is used when `options.id` is absent, `nowMs` becomes `createdAt`.
+ */
+export declare function prepareQueueItem(queue: string, dataJson: string | undefined, options: PrepareItemOptions | undefined | null, defaultId: string, nowMs: number): PreparedItem
+
+/** The protocol's bounds: leases, items per script call, recent list length, item size. */
+export declare function protocolLimits(): ProtocolLimits
+
+/** Numbers of the protocol a client needs. */
+export interface ProtocolLimits {
+  minLeaseMs: number
+  maxLeaseMs: number
+  defaultLeaseMs: number
+  promotePerCall: number
+  reapPerCall: number
+  recentMax: number
+  maxItemBytes: number
+}
+
 /**
  * The seven keys of `queue` in the order every queue script takes them
  * (ready, items, meta, inflight, delayed, dead, seq): pass them as KEYS.
@@ -129,10 +219,58 @@ export interface ParamInfo {
 export declare function queueKeys(queue: string, options?: KeyOptions | undefined | null): Array<string>
 
 /**
+ * The policy of `queue` (`sync_to_supabase`, `analytics_processing`,
+ * `pending_posts`) in the environment of `options`.
+ */
+export declare function queuePolicy(queue: string, options?: KeyOptions | undefined | null): QueuePolicy
+
+/**
+ * How a queue behaves in an environment: retry policy, stall limit,
+ * defaults and the environment's capacity.
+ */
+export interface QueuePolicy {
+  queue: string
+  /** Total attempts, the first included; after the last failure the item is dead. */
+  maxAttempts: number
+  /** Backoff before retry 1 (doubles per retry, jittered per item, capped at `capMs`). */
+  baseMs: number
+  capMs: number
+  /** Expired leases (a worker that died) an item survives before it is dead-lettered. */
+  maxStalls: number
+  defaultPriority: number
+  defaultType: string
+  defaultLeaseMs: number
+  /** Ready + delayed + in-flight items before a push is refused (`QUEUE_FULL`). */
+  capacity: number
+}
+
+/**
  * The sorted-set score (higher = served first): priority 0-100 first, then
  * FIFO by `enqueuedAtMs`, then `seq` 0-15. Always an exact integer below 2^53.
  */
 export declare function queueScore(priority: number, enqueuedAtMs: number, seq?: number | undefined | null): number
+
+/**
+ * The limits stored as JSON in `cache:config:rate_limits` (`null`: the
+ * defaults, 12 posts per hour and 60 API calls per minute).
+ */
+export declare function rateLimits(json: string | null | undefined): RateLimits
+
+/** Limits per window. */
+export interface RateLimits {
+  postingPerHour: number
+  apiPerMinute: number
+}
+
+/** The window of limiter `posting` (per UTC hour) or `api` (per UTC minute) containing `nowMs`. */
+export declare function rateLimitWindow(limiter: string, nowMs: number, options?: KeyOptions | undefined | null): RateLimitWindow
+
+/** The counter of one rate-limit window. */
+export interface RateLimitWindow {
+  key: string
+  ttlSeconds: number
+  resetAtMs: number
+}
 
 /**
  * Backoff in ms before retry `attempt` (1-based) of `queue`; `null` = no more
@@ -163,6 +301,9 @@ export interface Selection {
   samples: Array<number>
 }
 
+/** The stats hash of the `daily` or `hourly` UTC bucket containing `atMs`. */
+export declare function statsKey(period: string, atMs: number, options?: KeyOptions | undefined | null): BuiltKey
+
 /**
  * One Thompson-sampling choice: one draw per arm (input order, one seeded
  * stream), the largest wins (the first on a tie).
@@ -175,3 +316,6 @@ export interface TtlByEnv {
   staging: number | null
   development: number | null
 }
+
+/** One observed reward `r` in [0, 1]: alpha + r, beta + 1 − r. */
+export declare function updatePosterior(alpha: number, beta: number, reward: number): Posterior

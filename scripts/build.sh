@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the npm package's napi addon (index.js, index.d.ts, *.node at the
-# root) and the browser package (bindings-wasm/pkg/). Usage: build.sh [node|wasm]
+# root), its TypeScript client (src/ → dist/) and the browser package (bindings-wasm/pkg/). Usage: build.sh [node|wasm]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -9,6 +9,8 @@ if [ "$what" = all ] || [ "$what" = node ]; then
   npx napi build --platform --release --strip \
     --manifest-path bindings-node/Cargo.toml --package-json-path package.json \
     -o . --js index.js --dts index.d.ts
+  # The hand-written TypeScript client (src/*.ts) over the generated loader.
+  node scripts/build-ts.mjs
 fi
 
 if [ "$what" = all ] || [ "$what" = wasm ]; then

@@ -4,6 +4,7 @@
 //! surrogates in strings arrive as U+FFFD, as in Node's own `createHash().update(str)`.
 
 mod arg;
+pub mod client;
 mod text;
 mod types;
 
@@ -15,12 +16,12 @@ use text::Text;
 use types::*;
 use xbot_core::{api, args};
 
-fn err(e: xbot_core::Error) -> napi::Error<&'static str> {
+pub(crate) fn err(e: xbot_core::Error) -> napi::Error<&'static str> {
     napi::Error::new(e.code(), e.to_string())
 }
 
 /// The `options` argument of the key functions.
-fn key_options(v: Option<Unknown>) -> Result<Option<api::KeyOptions>, &'static str> {
+pub(crate) fn key_options(v: Option<Unknown>) -> Result<Option<api::KeyOptions>, &'static str> {
     args::key_options(v.map(Arg::from)).map_err(err)
 }
 

@@ -118,6 +118,59 @@ pub fn key_options<V: JsArg>(v: Option<V>) -> Result<Option<KeyOptions>> {
     Ok(Some(options))
 }
 
+/// A push's options `{id?, type?, priority?, notBeforeMs?}` (`null`/`undefined` = not given).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PushOptions {
+    pub id: Option<String>,
+    pub kind: Option<String>,
+    pub priority: Option<f64>,
+    pub not_before_ms: Option<f64>,
+}
+
+/// Reads `{id?, type?, priority?, notBeforeMs?}`; a value of the wrong type is
+/// the error its field would give (`INVALID_PRIORITY`, `INVALID_ITEM`, ...).
+pub fn push_options<V: JsArg>(v: Option<V>) -> Result<PushOptions> {
+    const WHAT: &str = "push options ({id, type, priority, notBeforeMs})";
+    let mut out = PushOptions::default();
+    let Some(v) = given(v) else { return Ok(out) };
+    for (name, value) in object(WHAT, &v)? {
+        let Some(value) = given(Some(value)) else { continue };
+        let kind = value.kind().as_str();
+        match name.as_str() {
+            "id" | "type" => {
+                let field = if name == "id" { "id" } else { "type" };
+                let s = value.string().ok_or_else(|| Error::InvalidItem {
+                    field,
+                    reason: format!("must be a string, got {kind}"),
+                })?;
+                if name == "id" {
+                    out.id = Some(s);
+                } else {
+                    out.kind = Some(s);
+                }
+            }
+            "priority" => {
+                out.priority = Some(value.number().ok_or_else(|| Error::InvalidPriority {
+                    value: format!("({kind})"),
+                })?)
+            }
+            "notBeforeMs" => {
+                out.not_before_ms = Some(value.number().ok_or_else(|| Error::InvalidTimestamp {
+                    value: format!("({kind})"),
+                    reason: "notBeforeMs must be epoch milliseconds (a number)".into(),
+                })?)
+            }
+            _ => {
+                return Err(invalid(
+                    WHAT,
+                    format!("unknown field `{name}`, expected `id`, `type`, `priority` or `notBeforeMs`"),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// `Record<string, string | number>` (`null`/`undefined` = none).
 pub fn params<V: JsArg>(v: Option<V>) -> Result<Option<BTreeMap<String, ParamValue>>> {
     const WHAT: &str = "params";

@@ -69,6 +69,9 @@ pub enum Error {
     #[error("invalid timestamp {value}: {reason}")]
     InvalidTimestamp { value: String, reason: String },
 
+    #[error("invalid lease {value} ms: must be an integer from {min} to {max} ms")]
+    InvalidLease { value: String, min: u64, max: u64 },
+
     #[error("invalid sequence {value}: must be an integer from 0 to 15")]
     InvalidSeq { value: String },
 
@@ -181,6 +184,7 @@ impl Error {
             Error::EmptyKey => "EMPTY_KEY",
             Error::InvalidPriority { .. } => "INVALID_PRIORITY",
             Error::InvalidTimestamp { .. } => "INVALID_TIMESTAMP",
+            Error::InvalidLease { .. } => "INVALID_LEASE",
             Error::InvalidSeq { .. } => "INVALID_SEQ",
             Error::InvalidScore { .. } => "INVALID_SCORE",
             Error::UnknownQueue { .. } => "UNKNOWN_QUEUE",

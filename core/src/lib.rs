@@ -4,6 +4,7 @@
 //!
 //! - [`api`]: the pure API as JavaScript calls it (used by both bindings).
 //! - [`args`]: object-valued JS arguments, read alike by both bindings.
+//! - [`client`]: what a client computes before each Redis call (items, keys, leases).
 //! - [`keys`]: prefixes, environments, the key catalog, build and classify.
 //! - [`content`]: JS-exact normalization, SHA-256, dedup keys.
 //! - [`jsonl`]: the CLI's `hash` JSON Lines protocol, one line at a time.
@@ -16,6 +17,7 @@
 pub mod api;
 pub mod args;
 pub mod bandit;
+pub mod client;
 pub mod content;
 pub mod effects;
 mod error;

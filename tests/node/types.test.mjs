@@ -23,6 +23,29 @@ test('every deliberately wrong call fails to type-check', () => {
   assert.deepEqual([...new Set(reported)].sort((a, b) => a - b), errLines, r.stdout);
 });
 
+/** Runs tsc on `project` and returns the lines of `file` it reported errors on, and those marked `// ERR`. */
+function errorLines(project, file) {
+  const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tests/ts', project)], { encoding: 'utf8' });
+  const marked = readFileSync(join(root, 'tests/ts', file), 'utf8')
+    .split('\n')
+    .flatMap((l, i) => (l.includes('// ERR') ? [i + 1] : []));
+  const re = new RegExp(`${file.replace('.', '\\.')}\\((\\d+),\\d+\\): error`, 'g');
+  const reported = [...new Set([...r.stdout.matchAll(re)].map((m) => Number(m[1])))].sort((a, b) => a - b);
+  return { status: r.status, marked, reported, out: r.stdout };
+}
+
+test('the example bot (examples/bot.ts) compiles under --strict', () => {
+  const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tests/ts/bot.tsconfig.json')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stdout);
+});
+
+test('wrong uses of the client fail to compile: payloads, queue, lock and limiter names, missing awaits', () => {
+  const { status, marked, reported, out } = errorLines('client-wrong.tsconfig.json', 'client-wrong.mts');
+  assert.notEqual(status, 0);
+  assert.ok(marked.length >= 10);
+  assert.deepEqual(reported, marked, out);
+});
+
 test("the README's TypeScript examples type-check under --strict", () => {
   // Every ```ts block of the README becomes a module of its own, compiled
   // with the strict consumer's options: an example cannot drift from the types.

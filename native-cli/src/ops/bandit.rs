@@ -5,26 +5,10 @@ use crate::error::{OpError, OpResult};
 use crate::redis::Redis;
 use xbot_core::bandit::{self, Arm, Selection, PRIOR};
 use xbot_core::effects::Effect;
-use xbot_core::keys::{build_key, Params};
 
 /// What an arm is: a topic, a posting hour (00-23) or a tag.
 fn keys(redis: &Redis, kind: &str, arm: &str) -> OpResult<(String, String)> {
-    let param = match kind {
-        "topic" | "hour" | "tag" => kind,
-        _ => {
-            return Err(xbot_core::Error::InvalidParam {
-                family: "bandit".into(),
-                param: "kind".into(),
-                value: kind.into(),
-                reason: "use topic, hour or tag".into(),
-            }
-            .into())
-        }
-    };
-    let params: Params = [(param.to_string(), arm.to_string())].into();
-    let alpha = build_key(&format!("bandit.{kind}.alpha"), &params, &redis.ctx)?.key;
-    let beta = build_key(&format!("bandit.{kind}.beta"), &params, &redis.ctx)?.key;
-    Ok((alpha, beta))
+    Ok(xbot_core::client::bandit_keys(kind, arm, &redis.ctx)?)
 }
 
 /// Applies `reward` in [0, 1]: α += r, β += 1 − r (from the Beta(1, 1) prior).

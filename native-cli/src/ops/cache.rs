@@ -9,7 +9,7 @@ use std::future::Future;
 use xbot_core::keys::{build_key, BuiltKey, Params};
 
 /// Longest `tweets:recent` list.
-pub const RECENT_MAX: usize = 100;
+pub use xbot_core::client::RECENT_MAX;
 
 fn redis_err(what: &str) -> impl FnOnce(redis::RedisError) -> OpError + '_ {
     move |source| OpError::Redis {

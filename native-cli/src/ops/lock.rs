@@ -7,7 +7,6 @@ use super::random_hex;
 use crate::error::{OpError, OpResult};
 use crate::redis::Redis;
 use serde::Serialize;
-use xbot_core::keys::{build_key, Params};
 
 /// A held lock.
 #[derive(Debug, Clone, Serialize)]
@@ -22,20 +21,8 @@ pub struct Lease {
 
 /// The lock and fence keys of a lock name (`posting_in_progress`, `sync_in_progress`).
 fn keys(redis: &Redis, name: &str) -> OpResult<(String, String, u64)> {
-    if !matches!(name, "posting_in_progress" | "sync_in_progress") {
-        return Err(xbot_core::Error::InvalidParam {
-            family: "lock".into(),
-            param: "name".into(),
-            value: name.into(),
-            reason: "the locks are posting_in_progress and sync_in_progress".into(),
-        }
-        .into());
-    }
-    let lock = build_key(&format!("lock.{name}"), &Params::new(), &redis.ctx)?;
-    let params: Params = [("lock".to_string(), name.to_string())].into();
-    let fence = build_key("lock.fence", &params, &redis.ctx)?;
-    let default_ms = lock.ttl_seconds.unwrap_or(300) * 1000;
-    Ok((lock.key, fence.key, default_ms))
+    let k = xbot_core::client::lock_keys(name, &redis.ctx)?;
+    Ok((k.key, k.fence_key, k.default_lease_ms))
 }
 
 fn redis_err(what: &str) -> impl FnOnce(redis::RedisError) -> OpError + '_ {
@@ -49,7 +36,7 @@ fn redis_err(what: &str) -> impl FnOnce(redis::RedisError) -> OpError + '_ {
 /// `lease_ms` defaults to the family's TTL (5 min posting, 10 min sync).
 pub async fn acquire(redis: &Redis, name: &str, lease_ms: Option<u64>) -> OpResult<Option<Lease>> {
     let (lock, fence, default_ms) = keys(redis, name)?;
-    let lease_ms = lease_ms.unwrap_or(default_ms);
+    let lease_ms = xbot_core::client::lease_ms(lease_ms.unwrap_or(default_ms) as f64)?;
     let token = random_hex();
     let (got, n): (i64, i64) = redis
         .script(
@@ -85,10 +72,8 @@ pub async fn extend(
     lease_ms: Option<u64>,
 ) -> OpResult<bool> {
     let (lock, _, default_ms) = keys(redis, name)?;
-    let args = [
-        token.to_string(),
-        lease_ms.unwrap_or(default_ms).to_string(),
-    ];
+    let lease_ms = xbot_core::client::lease_ms(lease_ms.unwrap_or(default_ms) as f64)?;
+    let args = [token.to_string(), lease_ms.to_string()];
     let n: i64 = redis
         .script("lock_extend", &[lock], &args)
         .await

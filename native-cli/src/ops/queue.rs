@@ -11,12 +11,11 @@ use serde::Serialize;
 use serde_json::json;
 use xbot_core::effects::Plan;
 use xbot_core::keys::queue_keys;
+use xbot_core::client::{prepare_push, PushRequest};
 use xbot_core::queue::{retry_delay_ms, Priority, QueueItem, QueueName};
 
-/// Items promoted from delayed to ready per reserve call (keeps scripts short).
-const PROMOTE_PER_CALL: u32 = 100;
-/// Default lease of a reserved item.
-pub const DEFAULT_LEASE_MS: u64 = 30_000;
+pub use xbot_core::client::DEFAULT_LEASE_MS;
+use xbot_core::client::PROMOTE_PER_CALL;
 
 /// One queue's keys on one connection.
 pub struct Queue<'a> {
@@ -187,17 +186,20 @@ impl<'a> Queue<'a> {
     ) -> OpResult<Pushed> {
         let now = now_ms();
         let id = id.map_or_else(|| new_item_id(now), str::to_string);
-        let mut item = QueueItem::new(&id, kind, data, priority, now as f64)?;
-        if let Some(nb) = not_before_ms {
-            item.not_before = Some(xbot_core::time::iso_string(nb as f64)?);
-        }
+        let req = PushRequest {
+            id: &id,
+            kind: Some(kind),
+            priority: Some(f64::from(priority.get())),
+            not_before_ms: not_before_ms.map(|v| v as f64),
+        };
+        let p = prepare_push(self.name, data, &req, now as f64)?;
         let capacity = self.redis.ctx.profile().queue_capacity;
         let args = [
-            id.clone(),
-            item.to_json()?,
-            priority.get().to_string(),
+            p.id,
+            p.item,
+            p.priority.to_string(),
             capacity.to_string(),
-            not_before_ms.unwrap_or(0).to_string(),
+            p.not_before_ms.to_string(),
         ];
         let reply: Vec<Value> = self.run_durable("queue_push", &args).await?;
         match (reply.first().and_then(int), reply.get(1), reply.get(2)) {
@@ -254,6 +256,7 @@ impl<'a> Queue<'a> {
         lease_ms: u64,
         mut ack: Option<(&str, &str)>,
     ) -> OpResult<Option<Reserved>> {
+        let lease_ms = xbot_core::client::lease_ms(lease_ms as f64)?;
         for _ in 0..16 {
             let token = lease_token();
             let mut args = vec![
@@ -448,6 +451,7 @@ impl<'a> Queue<'a> {
 
     /// Extends a lease to `lease_ms` from now; returns the new deadline.
     pub async fn extend(&self, id: &str, token: &str, lease_ms: u64) -> OpResult<u64> {
+        let lease_ms = xbot_core::client::lease_ms(lease_ms as f64)?;
         let deadline: i64 = self
             .run(
                 "queue_extend",

@@ -5,26 +5,11 @@ use crate::error::{OpError, OpResult};
 use crate::redis::Redis;
 use std::collections::BTreeMap;
 use xbot_core::effects::Effect;
-use xbot_core::keys::{build_key, BuiltKey, Params};
-use xbot_core::time::{time_bucket, Bucket};
+use xbot_core::keys::BuiltKey;
 
 /// The stats hash of `period` (`daily` or `hourly`) containing `at_ms`.
 pub fn key(redis: &Redis, period: &str, at_ms: u64) -> OpResult<BuiltKey> {
-    let (family, param, bucket) = match period {
-        "daily" => ("stats.daily", "date", Bucket::Date),
-        "hourly" => ("stats.hourly", "hour", Bucket::Hour),
-        _ => {
-            return Err(xbot_core::Error::InvalidParam {
-                family: "stats".into(),
-                param: "period".into(),
-                value: period.into(),
-                reason: "use daily or hourly".into(),
-            }
-            .into())
-        }
-    };
-    let params: Params = [(param.to_string(), time_bucket(bucket, at_ms as f64)?)].into();
-    Ok(build_key(family, &params, &redis.ctx)?)
+    Ok(xbot_core::client::stats_key(period, at_ms as f64, &redis.ctx)?)
 }
 
 /// Adds `by` to `field` of the period's hash; returns the new value.

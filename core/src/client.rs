@@ -1,0 +1,368 @@
+//! What a client decides before it talks to Redis, for every family: the
+//! queue item it pushes (the runner's envelope, validated), lease rules, a
+//! queue's policy in the caller's environment, the keys of locks, bandit arms,
+//! stats buckets, rate-limit windows and dedup markers. Pure, so the runner
+//! (`native-cli/src/ops`) and the bot's TypeScript client (through the napi
+//! addon) compute every script argument from this one source.
+
+use crate::content::{dedup_keys, normalize, sha256_hex};
+use crate::error::{exact_uint, num, Error, Result};
+use crate::keys::{build_key, BuiltKey, KeyContext, Params};
+use crate::queue::{Priority, QueueItem, QueueName, MAX_ITEM_BYTES, MAX_STALLS};
+use crate::ratelimit::{window, Limiter};
+use crate::time::{iso_string, time_bucket, Bucket};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Shortest lease a lock or a reserved item may have.
+pub const MIN_LEASE_MS: u64 = 100;
+/// Longest lease (one day): a holder that needs more extends its lease.
+pub const MAX_LEASE_MS: u64 = 86_400_000;
+/// Lease of a reserved queue item unless the consumer asks for another.
+pub const DEFAULT_LEASE_MS: u64 = 30_000;
+/// Delayed items promoted to ready per reserve or promote call (bounded scripts).
+pub const PROMOTE_PER_CALL: u32 = 100;
+/// Entries kept in the recent-tweets list (`tweets.recent`).
+pub const RECENT_MAX: usize = 100;
+/// Expired leases handed back per reap call.
+pub const REAP_PER_CALL: u32 = 1_000;
+
+const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+
+/// A lease length in ms: an integer from [`MIN_LEASE_MS`] to [`MAX_LEASE_MS`].
+pub fn lease_ms(v: f64) -> Result<u64> {
+    exact_uint(v, MIN_LEASE_MS, MAX_LEASE_MS).ok_or(Error::InvalidLease {
+        value: num(v),
+        min: MIN_LEASE_MS,
+        max: MAX_LEASE_MS,
+    })
+}
+
+/// The `type` an item gets when the caller names none.
+pub fn default_type(q: QueueName) -> &'static str {
+    match q {
+        QueueName::SyncToSupabase => "sync",
+        QueueName::AnalyticsProcessing => "metrics",
+        QueueName::PendingPosts => "post",
+    }
+}
+
+/// How a queue behaves in the caller's environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuePolicy {
+    pub queue: &'static str,
+    /// Total attempts, the first included; after the last failure the item is dead.
+    pub max_attempts: u32,
+    /// Backoff before retry 1 (doubles per retry, jittered by item id).
+    pub base_ms: u64,
+    /// Upper bound of any backoff.
+    pub cap_ms: u64,
+    /// Expired leases (a dead worker) an item survives before it is dead-lettered.
+    pub max_stalls: u32,
+    pub default_priority: u8,
+    pub default_type: &'static str,
+    pub default_lease_ms: u64,
+    /// Ready + delayed + in-flight items before a push is refused (per environment).
+    pub capacity: u64,
+}
+
+pub fn queue_policy(queue: QueueName, ctx: &KeyContext) -> QueuePolicy {
+    let p = queue.retry_policy();
+    QueuePolicy {
+        queue: queue.as_str(),
+        max_attempts: p.max_attempts,
+        base_ms: p.base_ms,
+        cap_ms: p.cap_ms,
+        max_stalls: MAX_STALLS,
+        default_priority: queue.default_priority().get(),
+        default_type: default_type(queue),
+        default_lease_ms: DEFAULT_LEASE_MS,
+        capacity: ctx.profile().queue_capacity,
+    }
+}
+
+/// A push's options, as the caller gave them.
+#[derive(Debug, Clone, Default)]
+pub struct PushRequest<'a> {
+    pub id: &'a str,
+    pub kind: Option<&'a str>,
+    pub priority: Option<f64>,
+    /// Not served before this epoch ms (0 or absent: now).
+    pub not_before_ms: Option<f64>,
+}
+
+/// Everything `queue_push` needs: ARGV is `id, item, priority, capacity, notBeforeMs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreparedPush {
+    pub id: String,
+    /// The item as stored: `{id, type, data, priority, createdAt, retryCount, notBefore?}`.
+    pub item: String,
+    pub priority: u8,
+    pub not_before_ms: u64,
+}
+
+/// Parses an item's `data` given as JSON text (the size limit first).
+/// `None` is JavaScript's `JSON.stringify` of `undefined`, a function or a symbol.
+pub fn parse_data(json: Option<&str>) -> Result<Value> {
+    let json = json.ok_or(Error::InvalidItem {
+        field: "data",
+        reason: "is missing or not serializable as JSON (undefined, a function or a symbol)"
+            .into(),
+    })?;
+    if json.len() > MAX_ITEM_BYTES {
+        return Err(Error::PayloadTooLarge {
+            size: json.len(),
+            limit: MAX_ITEM_BYTES,
+        });
+    }
+    serde_json::from_str(json).map_err(|e| Error::InvalidJson {
+        what: "queue item data",
+        reason: e.to_string(),
+    })
+}
+
+/// The validated item of a push, created now (`now_ms`).
+pub fn prepare_push(
+    queue: QueueName,
+    data: Value,
+    req: &PushRequest,
+    now_ms: f64,
+) -> Result<PreparedPush> {
+    let priority = match req.priority {
+        Some(p) => Priority::from_f64(p)?,
+        None => queue.default_priority(),
+    };
+    let not_before_ms = match req.not_before_ms {
+        None => 0,
+        Some(v) => exact_uint(v, 0, MAX_SAFE as u64).ok_or(Error::InvalidTimestamp {
+            value: num(v),
+            reason: "notBeforeMs must be epoch milliseconds (a non-negative integer)".into(),
+        })?,
+    };
+    let kind = req.kind.unwrap_or(default_type(queue));
+    let mut item = QueueItem::new(req.id, kind, data, priority, now_ms)?;
+    if not_before_ms > 0 {
+        item.not_before = Some(iso_string(not_before_ms as f64)?);
+    }
+    Ok(PreparedPush {
+        id: item.id.clone(),
+        item: item.to_json()?,
+        priority: priority.get(),
+        not_before_ms,
+    })
+}
+
+/// A lock's keys and its default lease (the catalog's TTL).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockKeys {
+    pub key: String,
+    /// Counter of acquisitions (`lock:fence:{name}`): the fencing token.
+    pub fence_key: String,
+    pub default_lease_ms: u64,
+}
+
+pub fn lock_keys(name: &str, ctx: &KeyContext) -> Result<LockKeys> {
+    if !matches!(name, "posting_in_progress" | "sync_in_progress") {
+        return Err(Error::InvalidParam {
+            family: "lock".into(),
+            param: "name".into(),
+            value: name.into(),
+            reason: "the locks are posting_in_progress and sync_in_progress".into(),
+        });
+    }
+    let lock = build_key(&format!("lock.{name}"), &Params::new(), ctx)?;
+    let params: Params = [("lock".to_string(), name.to_string())].into();
+    let fence = build_key("lock.fence", &params, ctx)?;
+    Ok(LockKeys {
+        key: lock.key,
+        fence_key: fence.key,
+        default_lease_ms: lock.ttl_seconds.unwrap_or(300) * 1000,
+    })
+}
+
+/// The stats hash of the `daily` or `hourly` bucket containing `at_ms` (UTC).
+pub fn stats_key(period: &str, at_ms: f64, ctx: &KeyContext) -> Result<BuiltKey> {
+    let (family, param, bucket) = match period {
+        "daily" => ("stats.daily", "date", Bucket::Date),
+        "hourly" => ("stats.hourly", "hour", Bucket::Hour),
+        _ => {
+            return Err(Error::InvalidParam {
+                family: "stats".into(),
+                param: "period".into(),
+                value: period.into(),
+                reason: "use daily or hourly".into(),
+            })
+        }
+    };
+    let params: Params = [(param.to_string(), time_bucket(bucket, at_ms)?)].into();
+    build_key(family, &params, ctx)
+}
+
+/// A bandit arm's posterior keys (alpha, beta), one hash tag.
+pub fn bandit_keys(kind: &str, arm: &str, ctx: &KeyContext) -> Result<(String, String)> {
+    if !matches!(kind, "topic" | "hour" | "tag") {
+        return Err(Error::InvalidParam {
+            family: "bandit".into(),
+            param: "kind".into(),
+            value: kind.into(),
+            reason: "use topic, hour or tag".into(),
+        });
+    }
+    let params: Params = [(kind.to_string(), arm.to_string())].into();
+    let alpha = build_key(&format!("bandit.{kind}.alpha"), &params, ctx)?.key;
+    let beta = build_key(&format!("bandit.{kind}.beta"), &params, ctx)?.key;
+    Ok((alpha, beta))
+}
+
+/// The counter of a rate-limit window: its key, TTL and when it resets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Window {
+    pub key: String,
+    pub ttl_seconds: u64,
+    pub reset_at_ms: u64,
+}
+
+pub fn rate_limit_window(limiter: &str, now_ms: f64, ctx: &KeyContext) -> Result<Window> {
+    let (counter, reset_at_ms) = window(Limiter::parse(limiter)?, now_ms, ctx)?;
+    Ok(Window {
+        key: counter.key,
+        ttl_seconds: counter.ttl_seconds.unwrap_or(60),
+        reset_at_ms,
+    })
+}
+
+/// A dedup marker for a text: its key and TTL, and the text's SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DedupMarker {
+    pub key: String,
+    pub sha256: String,
+    pub ttl_seconds: u64,
+}
+
+/// The marker of `text` in `family` (`content_hash.sha256`, 7 days, or
+/// `dedup.tweet`, 24 h). A text that normalizes to nothing, or an empty
+/// holder, is refused: it would mark every blank post as a duplicate.
+pub fn dedup_marker(text: &str, holder: &str, family: &str, ctx: &KeyContext) -> Result<DedupMarker> {
+    let bad = |param: &str, value: &str, reason: &str| Error::InvalidParam {
+        family: "dedup".into(),
+        param: param.into(),
+        value: value.into(),
+        reason: reason.into(),
+    };
+    if !matches!(family, "content_hash.sha256" | "dedup.tweet") {
+        return Err(bad(
+            "family",
+            family,
+            "dedup marks live in content_hash.sha256 (7 days) or dedup.tweet (24 h)",
+        ));
+    }
+    let normalized = normalize(text);
+    if normalized.is_empty() {
+        return Err(bad(
+            "text",
+            text,
+            "nothing is left after normalization (empty or only whitespace)",
+        ));
+    }
+    if holder.is_empty() {
+        return Err(bad("holder", holder, "must not be empty"));
+    }
+    let sha256 = sha256_hex(&normalized);
+    let (content, tweet) = dedup_keys(&sha256, ctx)?;
+    let key = if family == "dedup.tweet" { tweet } else { content };
+    Ok(DedupMarker {
+        ttl_seconds: key.ttl_seconds.unwrap_or(86_400),
+        key: key.key,
+        sha256,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> KeyContext {
+        KeyContext::resolve(Some("prod:"), None).unwrap()
+    }
+
+    #[test]
+    fn leases() {
+        assert_eq!(lease_ms(30_000.0).unwrap(), 30_000);
+        for bad in [0.0, 99.0, 1.5, f64::NAN, -1.0, 86_400_001.0] {
+            assert_eq!(lease_ms(bad).unwrap_err().code(), "INVALID_LEASE", "{bad}");
+        }
+    }
+
+    #[test]
+    fn push_builds_the_runners_envelope() {
+        let req = PushRequest {
+            id: "a-1",
+            priority: Some(70.0),
+            not_before_ms: Some(1_795_802_460_000.0),
+            ..Default::default()
+        };
+        let data = parse_data(Some(r#"{"text":"hi"}"#)).unwrap();
+        let p = prepare_push(QueueName::PendingPosts, data, &req, 1_795_802_400_000.0).unwrap();
+        assert_eq!(
+            p.item,
+            r#"{"id":"a-1","type":"post","data":{"text":"hi"},"priority":70,"createdAt":"2026-11-27T18:00:00.000Z","retryCount":0,"notBefore":"2026-11-27T18:01:00.000Z"}"#
+        );
+        assert_eq!((p.priority, p.not_before_ms), (70, 1_795_802_460_000));
+        let defaults = PushRequest { id: "b", ..Default::default() };
+        let p = prepare_push(QueueName::AnalyticsProcessing, Value::Null, &defaults, 0.0).unwrap();
+        assert_eq!((p.priority, p.not_before_ms), (25, 0));
+        assert!(p.item.contains(r#""type":"metrics""#));
+    }
+
+    #[test]
+    fn push_refuses_bad_input() {
+        let q = QueueName::SyncToSupabase;
+        let with = |priority: Option<f64>, nb: Option<f64>, id: &'static str| PushRequest {
+            id,
+            priority,
+            not_before_ms: nb,
+            kind: None,
+        };
+        let code = |r: Result<PreparedPush>| r.unwrap_err().code();
+        assert_eq!(code(prepare_push(q, Value::Null, &with(Some(101.0), None, "a"), 0.0)), "INVALID_PRIORITY");
+        assert_eq!(code(prepare_push(q, Value::Null, &with(Some(f64::NAN), None, "a"), 0.0)), "INVALID_PRIORITY");
+        assert_eq!(code(prepare_push(q, Value::Null, &with(None, Some(-5.0), "a"), 0.0)), "INVALID_TIMESTAMP");
+        assert_eq!(code(prepare_push(q, Value::Null, &with(None, None, "a b"), 0.0)), "INVALID_ITEM");
+        assert_eq!(parse_data(None).unwrap_err().code(), "INVALID_ITEM");
+        assert_eq!(parse_data(Some("{oops")).unwrap_err().code(), "INVALID_JSON");
+        let big = format!("\"{}\"", "x".repeat(MAX_ITEM_BYTES));
+        assert_eq!(parse_data(Some(&big)).unwrap_err().code(), "PAYLOAD_TOO_LARGE");
+        // Data just under the limit still makes an item over it.
+        let near = Value::String("x".repeat(MAX_ITEM_BYTES - 10));
+        assert_eq!(code(prepare_push(q, near, &with(None, None, "a"), 0.0)), "PAYLOAD_TOO_LARGE");
+    }
+
+    #[test]
+    fn keys_of_each_family() {
+        let c = ctx();
+        let l = lock_keys("posting_in_progress", &c).unwrap();
+        assert_eq!(l.key, "prod:lock:posting_in_progress");
+        assert_eq!(l.fence_key, "prod:lock:fence:posting_in_progress");
+        assert_eq!(lock_keys("other", &c).unwrap_err().code(), "INVALID_PARAM");
+        assert_eq!(
+            stats_key("hourly", 1_795_802_400_000.0, &c).unwrap().key,
+            "prod:stats:hourly:2026-11-27T18"
+        );
+        assert_eq!(stats_key("weekly", 0.0, &c).unwrap_err().code(), "INVALID_PARAM");
+        let (a, b) = bandit_keys("topic", "ai", &c).unwrap();
+        assert_eq!((a.as_str(), b.as_str()), ("prod:bandit:topic:{ai}:alpha", "prod:bandit:topic:{ai}:beta"));
+        let w = rate_limit_window("posting", 1_795_802_460_000.0, &c).unwrap();
+        assert_eq!(w.key, "prod:rate_limit:posting:2026-11-27T18");
+        assert_eq!(w.reset_at_ms, 1_795_806_000_000);
+        let d = dedup_marker("  Hello  World ", "bot", "content_hash.sha256", &c).unwrap();
+        assert_eq!(d.sha256, sha256_hex("hello world"));
+        assert_eq!(d.ttl_seconds, 604_800);
+        assert_eq!(dedup_marker(" \n", "bot", "dedup.tweet", &c).unwrap_err().code(), "INVALID_PARAM");
+        assert_eq!(dedup_marker("x", "", "dedup.tweet", &c).unwrap_err().code(), "INVALID_PARAM");
+    }
+}

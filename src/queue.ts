@@ -1,0 +1,274 @@
+// One queue on the bot's connection: the same scripts, arguments and reply
+// readings as the runner's `native-cli/src/ops/queue.rs`.
+import { randomBytes } from 'node:crypto';
+import * as native from './native';
+import { type Connection, type Reply, runScript } from './connection';
+import { XbotError, protocolError } from './errors';
+import type {
+  DeadItem, FailResult, PushEntry, PushOptions, PushResult, QueueItem, QueueName, QueueStats, Reserved,
+} from './types';
+import { Worker, type WorkHandler, type WorkOptions } from './worker';
+
+/** Where keys live: `{prefix?, env?}`, the rules of `buildKey`. */
+export interface KeyScope {
+  prefix?: string;
+  env?: string;
+}
+
+/** Ids made by this process: `<epoch ms, 13 digits>-<counter, 10 digits>-<8 hex>`, as the runner makes them. */
+let idCounter = 0;
+const idSalt = randomBytes(4).toString('hex');
+function newItemId(nowMs: number): string {
+  const n = idCounter++;
+  return `${String(nowMs).padStart(13, '0')}-${String(n).padStart(10, '0')}-${idSalt}`;
+}
+
+/** Lease tokens: a random 64-bit key per process, then a counter (32 hex digits), as the runner's. */
+const tokenKey = randomBytes(8).toString('hex');
+let tokenCounter = 0n;
+export function leaseToken(): string {
+  return tokenKey + (tokenCounter++).toString(16).padStart(16, '0');
+}
+
+function int(v: Reply | undefined): number | null {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v);
+  return null;
+}
+
+function text(v: Reply | undefined): string | null {
+  if (typeof v === 'string') return v;
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  return null;
+}
+
+/** One queue (`xbot.queue(name)`), typed by its payload `T`. */
+export class Queue<T> {
+  /** The queue's seven keys in script order (ready, items, meta, inflight, delayed, dead, seq). */
+  readonly keys: readonly string[];
+  readonly policy: native.QueuePolicy;
+
+  /** @internal */
+  constructor(
+    private readonly redis: Connection,
+    readonly name: QueueName,
+    scope: KeyScope,
+  ) {
+    this.keys = native.queueKeys(name, scope);
+    this.policy = native.queuePolicy(name, scope);
+  }
+
+  /** Validates and serializes one push (no Redis call): the `queue_push` ARGV. */
+  private prepare(data: T, options: PushOptions | undefined, nowMs: number): Array<string | number> {
+    const p = native.prepareQueueItem(this.name, JSON.stringify(data), options, newItemId(nowMs), nowMs);
+    return [p.id, p.item, p.priority, this.policy.capacity, p.notBeforeMs];
+  }
+
+  private pushed(id: string, reply: Reply): PushResult {
+    if (!Array.isArray(reply)) throw protocolError('queue_push', reply);
+    const [code, a, b] = reply;
+    if (code === 1 && b === undefined) return { id, status: 'added', score: int(a), dueMs: null };
+    if (code === 1) return { id, status: 'scheduled', score: null, dueMs: int(b) };
+    if (code === 0) return { id, status: 'exists', score: null, dueMs: null };
+    if (code === -1) {
+      throw new XbotError('QUEUE_FULL', `queue ${this.name} is full (${this.policy.capacity} items): the consumers are behind or stopped; nothing was added`);
+    }
+    throw protocolError('queue_push', reply);
+  }
+
+  /**
+   * Adds one item. Without `id` a time-ordered id is generated; pushing an id
+   * that is already queued changes nothing (`status: 'exists'`). Throws
+   * `QUEUE_FULL` at the environment's capacity, and the core's code for bad
+   * input (`INVALID_PRIORITY`, `PAYLOAD_TOO_LARGE`, …) before any Redis call.
+   */
+  async push(data: T, options?: PushOptions): Promise<PushResult> {
+    const args = this.prepare(data, options, Date.now());
+    return this.pushed(args[0] as string, await runScript(this.redis, 'queue_push', this.keys, args));
+  }
+
+  /**
+   * Adds many items in one pipeline (one round trip); one result per entry,
+   * in order. Every entry is validated before anything is sent, so bad input
+   * adds nothing. A full queue fails only the entries past its capacity.
+   */
+  async pushMany(entries: ReadonlyArray<PushEntry<T>>): Promise<PushResult[]> {
+    const now = Date.now();
+    const all = entries.map((e, i) => {
+      try {
+        const { data, ...options } = e;
+        return this.prepare(data, options, now);
+      } catch (err) {
+        if (err instanceof Error) err.message = `entry ${i}: ${err.message}`;
+        throw err;
+      }
+    });
+    if (all.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const args of all) runScript(pipeline, 'queue_push', this.keys, args);
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([err, reply], i) => {
+      if (err) throw err;
+      return this.pushed(all[i][0] as string, reply as Reply);
+    });
+  }
+
+  /** Counts, and the age of the oldest ready item. */
+  async stats(): Promise<QueueStats> {
+    const v = await runScript(this.redis, 'queue_stats', this.keys, []);
+    if (!Array.isArray(v) || v.length !== 6) throw protocolError('queue_stats', v);
+    const [ready, inFlight, delayed, dead, oldest, now] = v.map((x) => int(x) ?? NaN);
+    return { queue: this.name, ready, inFlight, delayed, dead, oldestAgeMs: oldest >= 0 ? Math.max(0, now - oldest) : null };
+  }
+
+  /** The oldest `limit` (default 50, at most 1,000) dead-lettered items, with their last error. */
+  async dead(options: { limit?: number } = {}): Promise<Array<DeadItem<T>>> {
+    const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new XbotError('INVALID_PARAM', `limit must be an integer from 1 to 1000 (got ${String(limit)})`);
+    }
+    const flat = await this.redis.zrange(this.keys[5], 0, limit - 1, 'WITHSCORES');
+    const out: Array<DeadItem<T>> = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      const id = flat[i];
+      const [body, [error, attempts, stalls]] = await Promise.all([
+        this.redis.hget(this.keys[1], id),
+        this.redis.hmget(this.keys[2], `${id}:e`, `${id}:r`, `${id}:s`),
+      ]);
+      let item: QueueItem<T> | string | null = body;
+      if (body !== null) {
+        try {
+          item = JSON.parse(body) as QueueItem<T>;
+        } catch {
+          item = body;
+        }
+      }
+      out.push({ id, diedAtMs: Number(flat[i + 1]), error, attempts: Number(attempts ?? 0), stalls: Number(stalls ?? 0), item });
+    }
+    return out;
+  }
+
+  /** Moves a dead item (`id`), or the oldest dead items (`'all'`, at most `limit`, default 1,000), back to ready with fresh attempts. Returns how many. */
+  async requeue(id: string | 'all', options: { limit?: number } = {}): Promise<number> {
+    if (typeof id !== 'string' || id === '') throw new XbotError('INVALID_PARAM', 'requeue needs an item id or "all"');
+    const limit = options.limit ?? 1000;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+      throw new XbotError('INVALID_PARAM', `limit must be an integer from 1 to 10000 (got ${String(limit)})`);
+    }
+    const n = await runScript(this.redis, 'queue_requeue', this.keys, [id === 'all' ? '*' : id, limit]);
+    return int(n) ?? 0;
+  }
+
+  /**
+   * Leases the best ready item for `leaseMs` (default 30 s), or `null` when
+   * none is ready. With `ack`, acks that item first in the same script (one
+   * round trip per busy item). Items that fail validation are dead-lettered
+   * with the reason, as the runner does.
+   */
+  async reserve(options: { leaseMs?: number; ack?: { id: string; token: string } } = {}): Promise<Reserved<T> | null> {
+    const leaseMs = native.leaseMs(options.leaseMs ?? this.policy.defaultLeaseMs);
+    let ack = options.ack;
+    for (let tries = 0; tries < 16; tries++) {
+      const token = leaseToken();
+      const args: Array<string | number> = [leaseMs, token, native.protocolLimits().promotePerCall];
+      if (ack) args.push(ack.id, ack.token);
+      let reply: Reply;
+      try {
+        reply = await runScript(this.redis, 'queue_reserve', this.keys, args);
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        if (ack && msg.includes('ack refused: not in flight')) throw this.ownerError(ack.id, 0);
+        if (ack && msg.includes('ack refused: owned by another token')) throw this.ownerError(ack.id, -1);
+        throw e;
+      }
+      ack = undefined;
+      if (reply === null) return null;
+      if (!Array.isArray(reply)) throw protocolError('queue_reserve', reply);
+      const id = text(reply[0]);
+      const body = text(reply[1]);
+      const deadline = int(reply[3]);
+      const attempts = int(reply[4]);
+      if (id === null || body === null || deadline === null || attempts === null) throw protocolError('queue_reserve', reply);
+      let reason: string;
+      try {
+        const item = JSON.parse(body) as QueueItem<T>;
+        if (item && typeof item === 'object' && item.id === id) {
+          item.retryCount = attempts;
+          return { item, token, leaseDeadlineMs: deadline, attempt: attempts + 1 };
+        }
+        reason = "stored item's id differs from its queue member";
+      } catch (e) {
+        reason = `invalid item: ${e instanceof Error ? e.message : String(e)}`;
+      }
+      await this.fail(id, token, reason, { dead: true });
+    }
+    return null;
+  }
+
+  private ownerError(id: string, code: number): XbotError {
+    return code === 0
+      ? new XbotError('NOT_IN_FLIGHT', `item ${id} of ${this.name} is not in flight (already acked, or its lease expired and it was handed back)`)
+      : new XbotError('NOT_OWNER', `item ${id} of ${this.name} is leased to another consumer (this lease expired and the item was reserved again)`);
+  }
+
+  /** Completes an item; only its lease owner may (`NOT_OWNER` / `NOT_IN_FLIGHT` otherwise). */
+  async ack(id: string, token: string): Promise<void> {
+    const code = int(await runScript(this.redis, 'queue_ack', this.keys, [id, token]));
+    if (code !== 1) throw this.ownerError(id, code ?? 0);
+  }
+
+  /**
+   * Records a failed attempt: a retry after the queue's backoff (jittered by
+   * item id, as the runner's), or the dead-letter set after the last attempt
+   * (`dead: true` dead-letters at once). `error` is kept as the item's last error.
+   */
+  async fail(id: string, token: string, error: string, options: { dead?: boolean } = {}): Promise<FailResult> {
+    let delay = -1;
+    if (!options.dead) {
+      const done = await this.redis.hget(this.keys[2], `${id}:r`);
+      const d = native.retryDelayMs(this.name, Number(done ?? 0) + 1, id);
+      delay = d === null ? -1 : d;
+    }
+    const reply = await runScript(this.redis, 'queue_fail', this.keys, [id, token, String(error), delay]);
+    if (!Array.isArray(reply)) throw this.ownerError(id, int(reply) ?? 0);
+    const [outcome, at, attempts] = [text(reply[0]), int(reply[1]), int(reply[2])];
+    if ((outcome !== 'retry' && outcome !== 'dead') || at === null || attempts === null) throw protocolError('queue_fail', reply);
+    return { outcome, retryAt: outcome === 'retry' ? at : null, attempts };
+  }
+
+  /** Extends a lease to `leaseMs` from now; returns the new deadline (owner only). */
+  async extend(id: string, token: string, leaseMs?: number): Promise<number> {
+    const ms = native.leaseMs(leaseMs ?? this.policy.defaultLeaseMs);
+    const deadline = int(await runScript(this.redis, 'queue_extend', this.keys, [id, token, ms])) ?? 0;
+    if (deadline <= 0) throw this.ownerError(id, deadline);
+    return deadline;
+  }
+
+  /** Hands a leased item back to ready without counting an attempt (a graceful stop). */
+  async release(id: string, token: string): Promise<void> {
+    const code = int(await runScript(this.redis, 'queue_release', this.keys, [id, token]));
+    if (code !== 1) throw this.ownerError(id, code ?? 0);
+  }
+
+  /** Hands expired leases back (a stall, not a failed attempt; dead after `maxStalls`). Returns `{retried, dead}`. */
+  async reap(limit = native.protocolLimits().reapPerCall): Promise<{ retried: number; dead: number }> {
+    const p = this.policy;
+    const reply = await runScript(this.redis, 'queue_reap', this.keys, [p.maxStalls, p.baseMs, p.capMs, limit]);
+    if (!Array.isArray(reply)) throw protocolError('queue_reap', reply);
+    return { retried: int(reply[0]) ?? 0, dead: int(reply[1]) ?? 0 };
+  }
+
+  /** Moves due scheduled items to ready (reserve does it too); returns how many. */
+  async promote(limit = native.protocolLimits().reapPerCall): Promise<number> {
+    return int(await runScript(this.redis, 'queue_promote', this.keys, [limit])) ?? 0;
+  }
+
+  /**
+   * Consumes the queue: `handler(item, ctx)` runs under a lease that is kept
+   * alive; returning acks, throwing fails the attempt (retry with the
+   * queue's backoff, then dead-letter). See {@link Worker}.
+   */
+  work(handler: WorkHandler<T>, options: WorkOptions = {}): Worker<T> {
+    return new Worker(this, handler, options);
+  }
+}
