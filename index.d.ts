@@ -119,7 +119,7 @@ export interface KeyOptions {
   env?: string
 }
 
-/** Checks a lease length (an integer from 100 ms to one day) and returns it. */
+/** Checks a lease length (an integer from 10 ms to one day) and returns it. */
 export declare function leaseMs(value: unknown): number
 
 /** The keys of lock `name` (`posting_in_progress`, `sync_in_progress`). */
@@ -207,6 +207,8 @@ export interface ProtocolLimits {
   maxLeaseMs: number
   defaultLeaseMs: number
   promotePerCall: number
+  /** Items per `queue_push_many` call. */
+  pushManyPerCall: number
   reapPerCall: number
   recentMax: number
   maxItemBytes: number

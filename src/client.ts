@@ -25,6 +25,9 @@ export type StatsPeriod = 'daily' | 'hourly';
 /** A rate limiter: `posting` (per UTC hour) or `api` (per UTC minute). */
 export type Limiter = 'posting' | 'api';
 
+/** The protocol's bounds (from the core), read once. */
+const LIMITS = native.protocolLimits();
+
 const QUEUES: readonly QueueName[] = ['sync_to_supabase', 'analytics_processing', 'pending_posts'];
 
 /**
@@ -249,11 +252,11 @@ export class Xbot<P = PendingPost> {
       const k = this.built('tweets.recent');
       const json = JSON.stringify(value);
       if (json === undefined) throw new XbotError('INVALID_JSON', 'a recent entry must be serializable as JSON');
-      const n = await runScript(this.redis, 'recent_push', [k.key], [json, native.protocolLimits().recentMax, k.ttlSeconds ?? 1_800]);
+      const n = await runScript(this.redis, 'recent_push', [k.key], [json, LIMITS.recentMax, k.ttlSeconds ?? 1_800]);
       return Number(n);
     },
     /** The newest `n` entries (default all). */
-    list: async <V = unknown>(n: number = native.protocolLimits().recentMax): Promise<V[]> => {
+    list: async <V = unknown>(n: number = LIMITS.recentMax): Promise<V[]> => {
       const k = this.built('tweets.recent').key;
       const raw = await this.redis.lrange(k, 0, Math.max(0, n - 1));
       return raw.map((r) => {

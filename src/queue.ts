@@ -9,6 +9,9 @@ import type {
 } from './types';
 import { Worker, type WorkHandler, type WorkOptions } from './worker';
 
+/** The protocol's bounds (from the core), read once. */
+const LIMITS = native.protocolLimits();
+
 /** Where keys live: `{prefix?, env?}`, the rules of `buildKey`. */
 export interface KeyScope {
   prefix?: string;
@@ -88,9 +91,11 @@ export class Queue<T> {
   }
 
   /**
-   * Adds many items in one pipeline (one round trip); one result per entry,
-   * in order. Every entry is validated before anything is sent, so bad input
-   * adds nothing. A full queue fails only the entries past its capacity.
+   * Adds many items: `queue_push_many` calls of up to 100 items each, sent in
+   * one pipeline (one round trip); one result per entry, in order. Every
+   * entry is validated before anything is sent, so bad input adds nothing. A
+   * full queue refuses the entries past its capacity: the call throws
+   * `QUEUE_FULL` after adding the ones before them (`stats()` tells how many).
    */
   async pushMany(entries: ReadonlyArray<PushEntry<T>>): Promise<PushResult[]> {
     const now = Date.now();
@@ -104,13 +109,22 @@ export class Queue<T> {
       }
     });
     if (all.length === 0) return [];
+    const per = LIMITS.pushManyPerCall;
     const pipeline = this.redis.pipeline();
-    for (const args of all) runScript(pipeline, 'queue_push', this.keys, args);
+    for (let start = 0; start < all.length; start += per) {
+      const args: Array<string | number> = [this.policy.capacity];
+      for (const [id, item, priority, , notBefore] of all.slice(start, start + per)) args.push(id, item, priority, notBefore);
+      runScript(pipeline, 'queue_push_many', this.keys, args);
+    }
     const replies = (await pipeline.exec()) ?? [];
-    return replies.map(([err, reply], i) => {
+    const out: PushResult[] = [];
+    replies.forEach(([err, reply], chunk) => {
       if (err) throw err;
-      return this.pushed(all[i][0] as string, reply as Reply);
+      if (!Array.isArray(reply)) throw protocolError('queue_push_many', reply);
+      reply.forEach((r, j) => out.push(this.pushed(all[chunk * per + j][0] as string, r)));
     });
+    if (out.length !== all.length) throw protocolError('queue_push_many', `${out.length} replies for ${all.length} items`);
+    return out;
   }
 
   /** Counts, and the age of the oldest ready item. */
@@ -170,7 +184,7 @@ export class Queue<T> {
     let ack = options.ack;
     for (let tries = 0; tries < 16; tries++) {
       const token = leaseToken();
-      const args: Array<string | number> = [leaseMs, token, native.protocolLimits().promotePerCall];
+      const args: Array<string | number> = [leaseMs, token, LIMITS.promotePerCall];
       if (ack) args.push(ack.id, ack.token);
       let reply: Reply;
       try {
@@ -251,7 +265,7 @@ export class Queue<T> {
   }
 
   /** Hands expired leases back (a stall, not a failed attempt; dead after `maxStalls`). Returns `{retried, dead}`. */
-  async reap(limit = native.protocolLimits().reapPerCall): Promise<{ retried: number; dead: number }> {
+  async reap(limit = LIMITS.reapPerCall): Promise<{ retried: number; dead: number }> {
     const p = this.policy;
     const reply = await runScript(this.redis, 'queue_reap', this.keys, [p.maxStalls, p.baseMs, p.capMs, limit]);
     if (!Array.isArray(reply)) throw protocolError('queue_reap', reply);
@@ -259,7 +273,7 @@ export class Queue<T> {
   }
 
   /** Moves due scheduled items to ready (reserve does it too); returns how many. */
-  async promote(limit = native.protocolLimits().reapPerCall): Promise<number> {
+  async promote(limit = LIMITS.reapPerCall): Promise<number> {
     return int(await runScript(this.redis, 'queue_promote', this.keys, [limit])) ?? 0;
   }
 

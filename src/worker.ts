@@ -29,7 +29,7 @@ export type WorkHandler<T> = (item: QueueItem<T>, ctx: WorkContext) => Promise<u
 export interface WorkOptions {
   /** Items processed at once (default 1). */
   concurrency?: number;
-  /** Lease of each item, kept alive while its handler runs (default 30 s; 100 ms to 1 day). */
+  /** Lease of each item, kept alive while its handler runs (default 30 s; 10 ms to 1 day). */
   leaseMs?: number;
   /** How long `close()` lets running handlers finish before handing their items back (default 10 s). */
   graceMs?: number;

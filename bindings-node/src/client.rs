@@ -96,14 +96,14 @@ pub fn prepare_queue_item(
 ) -> Result<PreparedItem, &'static str> {
     let q = queue::QueueName::parse(&queue).map_err(err)?;
     let o = args::push_options(options.map(Arg::from)).map_err(err)?;
-    let data = client::parse_data(data_json.as_ref().map(|t| t.0.as_str())).map_err(err)?;
     let req = client::PushRequest {
         id: o.id.as_deref().unwrap_or(&default_id),
         kind: o.kind.as_deref(),
         priority: o.priority,
         not_before_ms: o.not_before_ms,
     };
-    let p = client::prepare_push(q, data, &req, now_ms).map_err(err)?;
+    let data = data_json.as_ref().map(|t| t.0.as_str());
+    let p = client::prepare_push_json(q, data, &req, now_ms).map_err(err)?;
     Ok(PreparedItem {
         id: p.id,
         item: p.item,
@@ -112,7 +112,7 @@ pub fn prepare_queue_item(
     })
 }
 
-/// Checks a lease length (an integer from 100 ms to one day) and returns it.
+/// Checks a lease length (an integer from 10 ms to one day) and returns it.
 #[napi]
 pub fn lease_ms(value: Unknown) -> Result<f64, &'static str> {
     let v = args::JsArg::number(&Arg::from(value)).unwrap_or(f64::NAN);
@@ -159,7 +159,11 @@ pub struct BanditKeys {
 
 /// The keys of arm `arm` of bandit `kind` (`topic`, `hour`, `tag`).
 #[napi(ts_args_type = "kind: string, arm: string, options?: KeyOptions | undefined | null")]
-pub fn bandit_keys(kind: String, arm: String, options: Option<Unknown>) -> Result<BanditKeys, &'static str> {
+pub fn bandit_keys(
+    kind: String,
+    arm: String,
+    options: Option<Unknown>,
+) -> Result<BanditKeys, &'static str> {
     let (alpha, beta) = client::bandit_keys(&kind, &arm, &context(options)?).map_err(err)?;
     Ok(BanditKeys { alpha, beta })
 }
@@ -265,6 +269,8 @@ pub struct ProtocolLimits {
     pub max_lease_ms: f64,
     pub default_lease_ms: f64,
     pub promote_per_call: u32,
+    /// Items per `queue_push_many` call.
+    pub push_many_per_call: u32,
     pub reap_per_call: u32,
     pub recent_max: u32,
     pub max_item_bytes: u32,
@@ -278,6 +284,7 @@ pub fn protocol_limits() -> ProtocolLimits {
         max_lease_ms: client::MAX_LEASE_MS as f64,
         default_lease_ms: client::DEFAULT_LEASE_MS as f64,
         promote_per_call: client::PROMOTE_PER_CALL,
+        push_many_per_call: client::PUSH_MANY_PER_CALL as u32,
         reap_per_call: client::REAP_PER_CALL,
         recent_max: client::RECENT_MAX as u32,
         max_item_bytes: queue::MAX_ITEM_BYTES as u32,

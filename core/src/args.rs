@@ -134,7 +134,9 @@ pub fn push_options<V: JsArg>(v: Option<V>) -> Result<PushOptions> {
     let mut out = PushOptions::default();
     let Some(v) = given(v) else { return Ok(out) };
     for (name, value) in object(WHAT, &v)? {
-        let Some(value) = given(Some(value)) else { continue };
+        let Some(value) = given(Some(value)) else {
+            continue;
+        };
         let kind = value.kind().as_str();
         match name.as_str() {
             "id" | "type" => {
@@ -163,7 +165,9 @@ pub fn push_options<V: JsArg>(v: Option<V>) -> Result<PushOptions> {
             _ => {
                 return Err(invalid(
                     WHAT,
-                    format!("unknown field `{name}`, expected `id`, `type`, `priority` or `notBeforeMs`"),
+                    format!(
+                    "unknown field `{name}`, expected `id`, `type`, `priority` or `notBeforeMs`"
+                ),
                 ))
             }
         }

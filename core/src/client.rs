@@ -15,13 +15,15 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// Shortest lease a lock or a reserved item may have.
-pub const MIN_LEASE_MS: u64 = 100;
+pub const MIN_LEASE_MS: u64 = 10;
 /// Longest lease (one day): a holder that needs more extends its lease.
 pub const MAX_LEASE_MS: u64 = 86_400_000;
 /// Lease of a reserved queue item unless the consumer asks for another.
 pub const DEFAULT_LEASE_MS: u64 = 30_000;
 /// Delayed items promoted to ready per reserve or promote call (bounded scripts).
 pub const PROMOTE_PER_CALL: u32 = 100;
+/// Items per `queue_push_many` call (the script refuses more: bounded work per call).
+pub const PUSH_MANY_PER_CALL: usize = 100;
 /// Entries kept in the recent-tweets list (`tweets.recent`).
 pub const RECENT_MAX: usize = 100;
 /// Expired leases handed back per reap call.
@@ -103,26 +105,6 @@ pub struct PreparedPush {
     pub not_before_ms: u64,
 }
 
-/// Parses an item's `data` given as JSON text (the size limit first).
-/// `None` is JavaScript's `JSON.stringify` of `undefined`, a function or a symbol.
-pub fn parse_data(json: Option<&str>) -> Result<Value> {
-    let json = json.ok_or(Error::InvalidItem {
-        field: "data",
-        reason: "is missing or not serializable as JSON (undefined, a function or a symbol)"
-            .into(),
-    })?;
-    if json.len() > MAX_ITEM_BYTES {
-        return Err(Error::PayloadTooLarge {
-            size: json.len(),
-            limit: MAX_ITEM_BYTES,
-        });
-    }
-    serde_json::from_str(json).map_err(|e| Error::InvalidJson {
-        what: "queue item data",
-        reason: e.to_string(),
-    })
-}
-
 /// The validated item of a push, created now (`now_ms`).
 pub fn prepare_push(
     queue: QueueName,
@@ -152,6 +134,53 @@ pub fn prepare_push(
         priority: priority.get(),
         not_before_ms,
     })
+}
+
+/// As [`prepare_push`], with `data` given as JSON text (JavaScript's
+/// `JSON.stringify(data)`): the text is checked for syntax and size and
+/// stored as it is, without being parsed into a tree and written again (the
+/// TypeScript client's path; the same envelope, validated by the same rules).
+pub fn prepare_push_json(
+    queue: QueueName,
+    data_json: Option<&str>,
+    req: &PushRequest,
+    now_ms: f64,
+) -> Result<PreparedPush> {
+    let json = data_json.ok_or(Error::InvalidItem {
+        field: "data",
+        reason: "is missing or not serializable as JSON (undefined, a function or a symbol)".into(),
+    })?;
+    if json.len() > MAX_ITEM_BYTES {
+        return Err(Error::PayloadTooLarge {
+            size: json.len(),
+            limit: MAX_ITEM_BYTES,
+        });
+    }
+    serde_json::from_str::<serde::de::IgnoredAny>(json).map_err(|e| Error::InvalidJson {
+        what: "queue item data",
+        reason: e.to_string(),
+    })?;
+    let mut p = prepare_push(queue, Value::Null, req, now_ms)?;
+    // The envelope starts `{"id":"<token>","type":"<token>","data":null,`:
+    // tokens never contain a quote, so this is the data field.
+    const NULL_DATA: &str = ",\"data\":null,";
+    let at = p
+        .item
+        .find(NULL_DATA)
+        .expect("the envelope has a data field");
+    let size = p.item.len() - "null".len() + json.len();
+    if size > MAX_ITEM_BYTES {
+        return Err(Error::PayloadTooLarge {
+            size,
+            limit: MAX_ITEM_BYTES,
+        });
+    }
+    let mut item = String::with_capacity(size);
+    item.push_str(&p.item[..at + ",\"data\":".len()]);
+    item.push_str(json);
+    item.push_str(&p.item[at + NULL_DATA.len() - 1..]);
+    p.item = item;
+    Ok(p)
 }
 
 /// A lock's keys and its default lease (the catalog's TTL).
@@ -247,7 +276,12 @@ pub struct DedupMarker {
 /// The marker of `text` in `family` (`content_hash.sha256`, 7 days, or
 /// `dedup.tweet`, 24 h). A text that normalizes to nothing, or an empty
 /// holder, is refused: it would mark every blank post as a duplicate.
-pub fn dedup_marker(text: &str, holder: &str, family: &str, ctx: &KeyContext) -> Result<DedupMarker> {
+pub fn dedup_marker(
+    text: &str,
+    holder: &str,
+    family: &str,
+    ctx: &KeyContext,
+) -> Result<DedupMarker> {
     let bad = |param: &str, value: &str, reason: &str| Error::InvalidParam {
         family: "dedup".into(),
         param: param.into(),
@@ -274,7 +308,11 @@ pub fn dedup_marker(text: &str, holder: &str, family: &str, ctx: &KeyContext) ->
     }
     let sha256 = sha256_hex(&normalized);
     let (content, tweet) = dedup_keys(&sha256, ctx)?;
-    let key = if family == "dedup.tweet" { tweet } else { content };
+    let key = if family == "dedup.tweet" {
+        tweet
+    } else {
+        content
+    };
     Ok(DedupMarker {
         ttl_seconds: key.ttl_seconds.unwrap_or(86_400),
         key: key.key,
@@ -293,7 +331,7 @@ mod tests {
     #[test]
     fn leases() {
         assert_eq!(lease_ms(30_000.0).unwrap(), 30_000);
-        for bad in [0.0, 99.0, 1.5, f64::NAN, -1.0, 86_400_001.0] {
+        for bad in [0.0, 9.0, 1.5, f64::NAN, -1.0, 86_400_001.0] {
             assert_eq!(lease_ms(bad).unwrap_err().code(), "INVALID_LEASE", "{bad}");
         }
     }
@@ -306,17 +344,92 @@ mod tests {
             not_before_ms: Some(1_795_802_460_000.0),
             ..Default::default()
         };
-        let data = parse_data(Some(r#"{"text":"hi"}"#)).unwrap();
+        let data = serde_json::json!({"text": "hi"});
         let p = prepare_push(QueueName::PendingPosts, data, &req, 1_795_802_400_000.0).unwrap();
         assert_eq!(
             p.item,
             r#"{"id":"a-1","type":"post","data":{"text":"hi"},"priority":70,"createdAt":"2026-11-27T18:00:00.000Z","retryCount":0,"notBefore":"2026-11-27T18:01:00.000Z"}"#
         );
         assert_eq!((p.priority, p.not_before_ms), (70, 1_795_802_460_000));
-        let defaults = PushRequest { id: "b", ..Default::default() };
+        let defaults = PushRequest {
+            id: "b",
+            ..Default::default()
+        };
         let p = prepare_push(QueueName::AnalyticsProcessing, Value::Null, &defaults, 0.0).unwrap();
         assert_eq!((p.priority, p.not_before_ms), (25, 0));
         assert!(p.item.contains(r#""type":"metrics""#));
+    }
+
+    #[test]
+    fn push_from_json_text_stores_the_text_in_the_same_envelope() {
+        let req = PushRequest {
+            id: "a-1",
+            priority: Some(70.0),
+            not_before_ms: Some(1_795_802_460_000.0),
+            ..Default::default()
+        };
+        let text = r#"{"text":"hi \u00e9","n":1e21,"list":[1,2.5,null]}"#;
+        let at = 1_795_802_400_000.0;
+        let p = prepare_push_json(QueueName::PendingPosts, Some(text), &req, at).unwrap();
+        let tree = prepare_push(
+            QueueName::PendingPosts,
+            serde_json::from_str(text).unwrap(),
+            &req,
+            at,
+        )
+        .unwrap();
+        assert!(p.item.contains(text), "{}", p.item);
+        let (a, b): (Value, Value) = (
+            serde_json::from_str(&p.item).unwrap(),
+            serde_json::from_str(&tree.item).unwrap(),
+        );
+        assert_eq!(a, b);
+        assert_eq!(
+            QueueItem::from_json(&p.item).unwrap().data,
+            serde_json::from_str::<Value>(text).unwrap()
+        );
+        assert_eq!(
+            (p.id, p.priority, p.not_before_ms),
+            (tree.id, tree.priority, tree.not_before_ms)
+        );
+        let q = QueueName::SyncToSupabase;
+        let ok = PushRequest {
+            id: "a",
+            ..Default::default()
+        };
+        assert_eq!(
+            prepare_push_json(q, None, &ok, 0.0).unwrap_err().code(),
+            "INVALID_ITEM"
+        );
+        assert_eq!(
+            prepare_push_json(q, Some("{oops"), &ok, 0.0)
+                .unwrap_err()
+                .code(),
+            "INVALID_JSON"
+        );
+        assert_eq!(
+            prepare_push_json(q, Some("1 2"), &ok, 0.0)
+                .unwrap_err()
+                .code(),
+            "INVALID_JSON"
+        );
+        let near = format!("\"{}\"", "x".repeat(MAX_ITEM_BYTES - 10));
+        assert_eq!(
+            prepare_push_json(q, Some(&near), &ok, 0.0)
+                .unwrap_err()
+                .code(),
+            "PAYLOAD_TOO_LARGE"
+        );
+        let bad_id = PushRequest {
+            id: "a\"b",
+            ..Default::default()
+        };
+        assert_eq!(
+            prepare_push_json(q, Some("{}"), &bad_id, 0.0)
+                .unwrap_err()
+                .code(),
+            "INVALID_ITEM"
+        );
     }
 
     #[test]
@@ -329,40 +442,84 @@ mod tests {
             kind: None,
         };
         let code = |r: Result<PreparedPush>| r.unwrap_err().code();
-        assert_eq!(code(prepare_push(q, Value::Null, &with(Some(101.0), None, "a"), 0.0)), "INVALID_PRIORITY");
-        assert_eq!(code(prepare_push(q, Value::Null, &with(Some(f64::NAN), None, "a"), 0.0)), "INVALID_PRIORITY");
-        assert_eq!(code(prepare_push(q, Value::Null, &with(None, Some(-5.0), "a"), 0.0)), "INVALID_TIMESTAMP");
-        assert_eq!(code(prepare_push(q, Value::Null, &with(None, None, "a b"), 0.0)), "INVALID_ITEM");
-        assert_eq!(parse_data(None).unwrap_err().code(), "INVALID_ITEM");
-        assert_eq!(parse_data(Some("{oops")).unwrap_err().code(), "INVALID_JSON");
-        let big = format!("\"{}\"", "x".repeat(MAX_ITEM_BYTES));
-        assert_eq!(parse_data(Some(&big)).unwrap_err().code(), "PAYLOAD_TOO_LARGE");
+        assert_eq!(
+            code(prepare_push(
+                q,
+                Value::Null,
+                &with(Some(101.0), None, "a"),
+                0.0
+            )),
+            "INVALID_PRIORITY"
+        );
+        assert_eq!(
+            code(prepare_push(
+                q,
+                Value::Null,
+                &with(Some(f64::NAN), None, "a"),
+                0.0
+            )),
+            "INVALID_PRIORITY"
+        );
+        assert_eq!(
+            code(prepare_push(
+                q,
+                Value::Null,
+                &with(None, Some(-5.0), "a"),
+                0.0
+            )),
+            "INVALID_TIMESTAMP"
+        );
+        assert_eq!(
+            code(prepare_push(q, Value::Null, &with(None, None, "a b"), 0.0)),
+            "INVALID_ITEM"
+        );
         // Data just under the limit still makes an item over it.
         let near = Value::String("x".repeat(MAX_ITEM_BYTES - 10));
-        assert_eq!(code(prepare_push(q, near, &with(None, None, "a"), 0.0)), "PAYLOAD_TOO_LARGE");
+        assert_eq!(
+            code(prepare_push(q, near, &with(None, None, "a"), 0.0)),
+            "PAYLOAD_TOO_LARGE"
+        );
     }
 
     #[test]
     fn keys_of_each_family() {
         let c = ctx();
         let l = lock_keys("posting_in_progress", &c).unwrap();
-        assert_eq!(l.key, "prod:lock:posting_in_progress");
-        assert_eq!(l.fence_key, "prod:lock:fence:posting_in_progress");
+        assert_eq!(l.key, "prod:lock:{posting_in_progress}");
+        assert_eq!(l.fence_key, "prod:lock:{posting_in_progress}:fence");
+        assert_eq!(l.default_lease_ms, 300_000);
         assert_eq!(lock_keys("other", &c).unwrap_err().code(), "INVALID_PARAM");
         assert_eq!(
             stats_key("hourly", 1_795_802_400_000.0, &c).unwrap().key,
             "prod:stats:hourly:2026-11-27T18"
         );
-        assert_eq!(stats_key("weekly", 0.0, &c).unwrap_err().code(), "INVALID_PARAM");
+        assert_eq!(
+            stats_key("weekly", 0.0, &c).unwrap_err().code(),
+            "INVALID_PARAM"
+        );
         let (a, b) = bandit_keys("topic", "ai", &c).unwrap();
-        assert_eq!((a.as_str(), b.as_str()), ("prod:bandit:topic:{ai}:alpha", "prod:bandit:topic:{ai}:beta"));
+        assert_eq!(
+            (a.as_str(), b.as_str()),
+            (
+                "prod:bandit:topic:{ai}:alpha",
+                "prod:bandit:topic:{ai}:beta"
+            )
+        );
         let w = rate_limit_window("posting", 1_795_802_460_000.0, &c).unwrap();
         assert_eq!(w.key, "prod:rate_limit:posting:2026-11-27T18");
         assert_eq!(w.reset_at_ms, 1_795_806_000_000);
         let d = dedup_marker("  Hello  World ", "bot", "content_hash.sha256", &c).unwrap();
         assert_eq!(d.sha256, sha256_hex("hello world"));
         assert_eq!(d.ttl_seconds, 604_800);
-        assert_eq!(dedup_marker(" \n", "bot", "dedup.tweet", &c).unwrap_err().code(), "INVALID_PARAM");
-        assert_eq!(dedup_marker("x", "", "dedup.tweet", &c).unwrap_err().code(), "INVALID_PARAM");
+        assert_eq!(
+            dedup_marker(" \n", "bot", "dedup.tweet", &c)
+                .unwrap_err()
+                .code(),
+            "INVALID_PARAM"
+        );
+        assert_eq!(
+            dedup_marker("x", "", "dedup.tweet", &c).unwrap_err().code(),
+            "INVALID_PARAM"
+        );
     }
 }

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use support::{RedisCluster, RedisServer};
 use xbot_core::keys::KeyContext;
 use xbot_redis::error::OpError;
-use xbot_redis::ops::{bandit, cache, dedup, lock, now_ms, queue::Queue, ratelimit, stats};
+use xbot_redis::ops::queue::{PushEntry, Queue};
+use xbot_redis::ops::{bandit, cache, dedup, lock, now_ms, ratelimit, stats};
 use xbot_redis::redis::Redis;
 
 fn scenarios() -> Vec<(String, Value)> {
@@ -22,7 +23,10 @@ fn scenarios() -> Vec<(String, Value)> {
             let p = e.unwrap().path();
             (p.extension()? == "json").then(|| {
                 let text = std::fs::read_to_string(&p).unwrap();
-                (p.file_name().unwrap().to_string_lossy().into_owned(), serde_json::from_str(&text).unwrap())
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    serde_json::from_str(&text).unwrap(),
+                )
             })
         })
         .collect();
@@ -34,10 +38,16 @@ fn scenarios() -> Vec<(String, Value)> {
 /// Replaces `$name`, `$prefix…`, `{$nowPlusMs}` and `{$thompson}`.
 fn resolve(v: &Value, vars: &HashMap<String, Value>, prefix: &str) -> Value {
     match v {
-        Value::String(s) if s.starts_with("$prefix") => json!(format!("{prefix}{}", &s["$prefix".len()..])),
-        Value::String(s) if s.starts_with('$') => vars.get(&s[1..]).cloned().unwrap_or_else(|| v.clone()),
+        Value::String(s) if s.starts_with("$prefix") => {
+            json!(format!("{prefix}{}", &s["$prefix".len()..]))
+        }
+        Value::String(s) if s.starts_with('$') => {
+            vars.get(&s[1..]).cloned().unwrap_or_else(|| v.clone())
+        }
         Value::Array(a) => Value::Array(a.iter().map(|x| resolve(x, vars, prefix)).collect()),
-        Value::Object(o) if o.contains_key("$nowPlusMs") => json!(now_ms() + o["$nowPlusMs"].as_u64().unwrap()),
+        Value::Object(o) if o.contains_key("$nowPlusMs") => {
+            json!(now_ms() + o["$nowPlusMs"].as_u64().unwrap())
+        }
         Value::Object(o) if o.contains_key("$thompson") => {
             let t = &o["$thompson"];
             let arms: Vec<xbot_core::bandit::Arm> = t["arms"]
@@ -53,7 +63,11 @@ fn resolve(v: &Value, vars: &HashMap<String, Value>, prefix: &str) -> Value {
             let s = xbot_core::bandit::thompson_select(&arms, t["seed"].as_u64().unwrap()).unwrap();
             json!({"id": s.id, "samples": s.samples})
         }
-        Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), resolve(x, vars, prefix))).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| (k.clone(), resolve(x, vars, prefix)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -63,29 +77,43 @@ fn matches(actual: &Value, expected: &Value, path: &str) {
     match expected {
         Value::Null => assert!(actual.is_null(), "{path}: expected null, got {actual}"),
         Value::Array(e) => {
-            let a = actual.as_array().unwrap_or_else(|| panic!("{path}: expected an array, got {actual}"));
+            let a = actual
+                .as_array()
+                .unwrap_or_else(|| panic!("{path}: expected an array, got {actual}"));
             assert_eq!(a.len(), e.len(), "{path}: length of {actual}");
             for (i, (x, y)) in a.iter().zip(e).enumerate() {
                 matches(x, y, &format!("{path}[{i}]"));
             }
         }
         Value::Object(e) => {
-            assert!(actual.is_object(), "{path}: expected an object, got {actual}");
+            assert!(
+                actual.is_object(),
+                "{path}: expected an object, got {actual}"
+            );
             for (k, y) in e {
                 matches(&actual[k], y, &format!("{path}.{k}"));
             }
         }
-        Value::Number(n) => assert_eq!(actual.as_f64(), n.as_f64(), "{path}: {actual} != {expected}"),
+        Value::Number(n) => assert_eq!(
+            actual.as_f64(),
+            n.as_f64(),
+            "{path}: {actual} != {expected}"
+        ),
         _ => assert_eq!(actual, expected, "{path}"),
     }
 }
 
 fn s<'a>(step: &'a Value, k: &str) -> &'a str {
-    step[k].as_str().unwrap_or_else(|| panic!("step needs `{k}`: {step}"))
+    step[k]
+        .as_str()
+        .unwrap_or_else(|| panic!("step needs `{k}`: {step}"))
 }
 
 fn queue<'a>(redis: &'a Redis, step: &Value) -> Result<Queue<'a>, OpError> {
-    Ok(Queue::new(redis, xbot_core::queue::QueueName::parse(s(step, "queue"))?))
+    Ok(Queue::new(
+        redis,
+        xbot_core::queue::QueueName::parse(s(step, "queue"))?,
+    ))
 }
 
 /// One step through the runner's ops: the result in the scenario's shape.
@@ -100,63 +128,180 @@ async fn run(redis: &Redis, step: &Value) -> Result<Value, OpError> {
             };
             let not_before = match o["notBeforeMs"].as_f64() {
                 Some(v) if v < 0.0 => {
-                    return Err(xbot_core::Error::InvalidTimestamp { value: v.to_string(), reason: "negative".into() }.into())
+                    return Err(xbot_core::Error::InvalidTimestamp {
+                        value: v.to_string(),
+                        reason: "negative".into(),
+                    }
+                    .into())
                 }
                 v => v.map(|v| v as u64),
             };
             let q = queue(redis, step)?;
-            let kind = o["type"].as_str().unwrap_or(xbot_core::client::default_type(q.name));
-            let p = q.push(kind, step["data"].clone(), priority, o["id"].as_str(), not_before).await?;
+            let kind = o["type"]
+                .as_str()
+                .unwrap_or(xbot_core::client::default_type(q.name));
+            let p = q
+                .push(
+                    kind,
+                    step["data"].clone(),
+                    priority,
+                    o["id"].as_str(),
+                    not_before,
+                )
+                .await?;
             serde_json::to_value(p).unwrap()
+        }
+        "queue.pushMany" => {
+            let q = queue(redis, step)?;
+            let generated: Vec<Value> = (0..step["generate"].as_u64().unwrap_or(0))
+                .map(|i| json!({"data": {"n": i}}))
+                .collect();
+            let entries = step["entries"].as_array().unwrap_or(&generated);
+            let mut batch = Vec::new();
+            for e in entries {
+                let priority = match e["priority"].as_f64() {
+                    Some(p) => xbot_core::queue::Priority::from_f64(p)?,
+                    None => q.name.default_priority(),
+                };
+                batch.push(PushEntry {
+                    kind: e["type"]
+                        .as_str()
+                        .unwrap_or(xbot_core::client::default_type(q.name))
+                        .into(),
+                    data: e["data"].clone(),
+                    priority,
+                    id: e["id"].as_str().map(String::from),
+                    not_before_ms: e["notBeforeMs"].as_u64(),
+                });
+            }
+            let mut results = Vec::new();
+            for r in q.push_many(batch).await? {
+                results.push(serde_json::to_value(r?).unwrap());
+            }
+            let mut counts = Map::new();
+            for r in &results {
+                let n = counts
+                    .entry(r["status"].as_str().unwrap())
+                    .or_insert(json!(0));
+                *n = json!(n.as_u64().unwrap() + 1);
+            }
+            if step.get("expectCount").is_some() {
+                json!({"results": results, "counts": counts})
+            } else {
+                Value::Array(results)
+            }
         }
         "queue.reserve" => match queue(redis, step)?.reserve(lease()).await? {
             None => Value::Null,
             Some(r) => json!({"item": r.item, "token": r.token, "attempt": r.item.retry_count + 1}),
         },
-        "queue.ack" => queue(redis, step)?.ack(s(step, "id"), s(step, "token")).await.map(|()| Value::Null)?,
-        "queue.release" => queue(redis, step)?.release(s(step, "id"), s(step, "token")).await.map(|()| Value::Null)?,
-        "queue.fail" => serde_json::to_value(queue(redis, step)?.fail(s(step, "id"), s(step, "token"), s(step, "message")).await?).unwrap(),
+        "queue.ack" => queue(redis, step)?
+            .ack(s(step, "id"), s(step, "token"))
+            .await
+            .map(|()| Value::Null)?,
+        "queue.release" => queue(redis, step)?
+            .release(s(step, "id"), s(step, "token"))
+            .await
+            .map(|()| Value::Null)?,
+        "queue.fail" => serde_json::to_value(
+            queue(redis, step)?
+                .fail(s(step, "id"), s(step, "token"), s(step, "message"))
+                .await?,
+        )
+        .unwrap(),
         "queue.stats" => serde_json::to_value(queue(redis, step)?.stats().await?).unwrap(),
-        "queue.dead" => json!(queue(redis, step)?.dead(step["limit"].as_u64().unwrap_or(50) as u32).await?),
-        "queue.requeue" => json!(queue(redis, step)?.requeue(Some(s(step, "id")), 1_000).await?),
-        "lock.acquire" => match lock::acquire(redis, s(step, "name"), step["leaseMs"].as_u64()).await? {
-            Some(l) => json!({"acquired": true, "token": l.token, "fence": l.fence}),
-            None => json!({"acquired": false, "token": null, "fence": null}),
-        },
+        "queue.dead" => json!(
+            queue(redis, step)?
+                .dead(step["limit"].as_u64().unwrap_or(50) as u32)
+                .await?
+        ),
+        "queue.requeue" => json!(
+            queue(redis, step)?
+                .requeue(Some(s(step, "id")), 1_000)
+                .await?
+        ),
+        "lock.acquire" => {
+            match lock::acquire(redis, s(step, "name"), step["leaseMs"].as_u64()).await? {
+                Some(l) => json!({"acquired": true, "token": l.token, "fence": l.fence}),
+                None => json!({"acquired": false, "token": null, "fence": null}),
+            }
+        }
         "lock.release" => json!(lock::release(redis, s(step, "name"), s(step, "token")).await?),
-        "lock.extend" => json!(lock::extend(redis, s(step, "name"), s(step, "token"), step["leaseMs"].as_u64()).await?),
-        "dedup.mark" => serde_json::to_value(dedup::mark(redis, s(step, "text"), s(step, "holder"), "dedup.tweet").await?).unwrap(),
+        "lock.extend" => json!(
+            lock::extend(
+                redis,
+                s(step, "name"),
+                s(step, "token"),
+                step["leaseMs"].as_u64()
+            )
+            .await?
+        ),
+        "dedup.mark" => serde_json::to_value(
+            dedup::mark(redis, s(step, "text"), s(step, "holder"), "dedup.tweet").await?,
+        )
+        .unwrap(),
         "ratelimit.hit" => {
             let limiter = xbot_core::ratelimit::Limiter::parse(s(step, "limiter"))?;
             let limits = ratelimit::limits(redis).await?;
             serde_json::to_value(ratelimit::hit(redis, limiter, &limits).await?).unwrap()
         }
-        "stats.incr" => json!(stats::incr(redis, s(step, "period"), s(step, "field"), step["by"].as_i64().unwrap(), now_ms()).await?),
+        "stats.incr" => json!(
+            stats::incr(
+                redis,
+                s(step, "period"),
+                s(step, "field"),
+                step["by"].as_i64().unwrap(),
+                now_ms()
+            )
+            .await?
+        ),
         "bandit.update" => {
-            let (alpha, beta) = bandit::update(redis, s(step, "kind"), s(step, "arm"), step["reward"].as_f64().unwrap()).await?;
+            let (alpha, beta) = bandit::update(
+                redis,
+                s(step, "kind"),
+                s(step, "arm"),
+                step["reward"].as_f64().unwrap(),
+            )
+            .await?;
             json!({"alpha": alpha, "beta": beta})
         }
         "bandit.select" => {
             let seed = xbot_core::bandit::seed_from_f64(step["seed"].as_f64().unwrap())?;
-            let arms: Vec<String> = step["arms"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+            let arms: Vec<String> = step["arms"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_string())
+                .collect();
             let (sel, _) = bandit::select(redis, s(step, "kind"), &arms, seed).await?;
             json!({"id": sel.id, "samples": sel.samples})
         }
         "recent.push" => json!(cache::recent_push(redis, &step["value"]).await?),
         "recent.list" => json!(cache::recent(redis, cache::RECENT_MAX).await?),
-        "cache.tweet.set" => cache::tweet_set(redis, s(step, "tweetId"), &step["value"]).await.map(|()| Value::Null)?,
-        "cache.tweet.get" => cache::tweet_get(redis, s(step, "tweetId")).await?.unwrap_or(Value::Null),
+        "cache.tweet.set" => cache::tweet_set(redis, s(step, "tweetId"), &step["value"])
+            .await
+            .map(|()| Value::Null)?,
+        "cache.tweet.get" => cache::tweet_get(redis, s(step, "tweetId"))
+            .await?
+            .unwrap_or(Value::Null),
         "raw.set" => {
             let params: xbot_core::keys::Params = step["params"]
                 .as_object()
-                .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect())
+                .map(|o| {
+                    o.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                        .collect()
+                })
                 .unwrap_or_default();
             let key = xbot_core::keys::build_key(s(step, "family"), &params, &redis.ctx)?.key;
             redis.set(&key, s(step, "value"), None).await?;
             Value::Null
         }
         "sleep" => {
-            tokio::time::sleep(std::time::Duration::from_millis(step["ms"].as_u64().unwrap())).await;
+            tokio::time::sleep(std::time::Duration::from_millis(
+                step["ms"].as_u64().unwrap(),
+            ))
+            .await;
             Value::Null
         }
         other => panic!("unknown op {other}"),
@@ -171,7 +316,10 @@ async fn run_scenario(url: &str, file: &str, scenario: &Value) {
     for (i, raw) in scenario["steps"].as_array().unwrap().iter().enumerate() {
         let step = resolve(raw, &vars, &prefix);
         let wher = format!("{file} step {} ({})", i + 1, s(raw, "op"));
-        match (run(&redis, &step).await, step.get("error").and_then(Value::as_str)) {
+        match (
+            run(&redis, &step).await,
+            step.get("error").and_then(Value::as_str),
+        ) {
             (Err(e), Some(code)) => assert_eq!(e.code(), code, "{wher}: {e}"),
             (Err(e), None) => panic!("{wher} failed: {} {e}", e.code()),
             (Ok(v), Some(code)) => panic!("{wher}: expected error {code}, got {v}"),
@@ -179,7 +327,14 @@ async fn run_scenario(url: &str, file: &str, scenario: &Value) {
                 if let Some(expected) = step.get("expect") {
                     matches(&result, expected, &wher);
                 }
-                for (name, field) in step.get("save").and_then(Value::as_object).unwrap_or(&Map::new()) {
+                if let Some(expected) = step.get("expectCount") {
+                    assert_eq!(&result["counts"], expected, "{wher}");
+                }
+                for (name, field) in step
+                    .get("save")
+                    .and_then(Value::as_object)
+                    .unwrap_or(&Map::new())
+                {
                     vars.insert(name.clone(), result[field.as_str().unwrap()].clone());
                 }
             }

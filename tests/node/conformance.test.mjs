@@ -53,10 +53,17 @@ function matches(actual, expected, path = 'result') {
   assert.equal(actual, expected, path);
 }
 
+const countStatuses = (results) => results.reduce((c, r) => ({ ...c, [r.status]: (c[r.status] ?? 0) + 1 }), {});
+
 /** One step through the TypeScript client: the result in the scenario's shape. */
 async function run(xbot, redis, s) {
   switch (s.op) {
     case 'queue.push': return xbot.queue(s.queue).push(s.data, s.options);
+    case 'queue.pushMany': {
+      const entries = s.entries ?? Array.from({ length: s.generate }, (_, i) => ({ data: { n: i } }));
+      const results = await xbot.queue(s.queue).pushMany(entries);
+      return s.expectCount ? { results, counts: countStatuses(results) } : results;
+    }
     case 'queue.reserve': {
       const r = await xbot.queue(s.queue).reserve({ leaseMs: s.leaseMs });
       return r && { item: r.item, token: r.token, attempt: r.attempt };
@@ -104,6 +111,7 @@ export async function runScenario(redis, scenario) {
     }
     assert.ok(!step.error, `${where}: expected error ${step.error}, got ${JSON.stringify(result)}`);
     if ('expect' in step) matches(result, step.expect, where);
+    if ('expectCount' in step) assert.deepEqual(result.counts, step.expectCount, where);
     for (const [name, field] of Object.entries(step.save ?? {})) vars[name] = result[field];
   }
 }

@@ -139,3 +139,74 @@ test('sync items pushed by ioredis land once in SQLite and in PostgreSQL', async
   assert.equal(psql(dbUrl, "SELECT text FROM tweets WHERE id = 'p7'"), 'tweet 7 ✓');
   assert.equal(psql(dbUrl, 'SELECT COUNT(*) FROM xbot_applied'), '30');
 });
+
+// The TypeScript client (createXbot) and the Rust runner, end to end.
+test('the TS client pushes sync and analytics items; the Rust worker applies them exactly (rows, stats, posteriors)', async (t) => {
+  const { execFileSync: run } = await import('node:child_process');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const prefix = `ts${process.pid}:`;
+  const client = xbot.createXbot(redis, { prefix });
+  const rows = Array.from({ length: 40 }, (_, i) => ({ data: { table: 'tweets', op: 'upsert', row: { id: `c${i}`, text: `client ${i}`, likes: i } }, id: `row-${i}` }));
+  const pushed = await client.queue('sync_to_supabase').pushMany(rows);
+  assert.ok(pushed.every((r) => r.status === 'added'));
+  // A retried push of the same ids changes nothing.
+  assert.ok((await client.queue('sync_to_supabase').pushMany(rows)).every((r) => r.status === 'exists'));
+  let likes = 0;
+  for (let i = 0; i < 25; i++) {
+    likes += i;
+    await client.queue('analytics_processing').push({ tweetId: `m${i}`, likes: i, retweets: 1, replies: 0, impressions: 1000, topic: i % 2 ? 'ai' : 'rust', hour: '09' });
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'xbot-client-interop-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const env = { ...process.env, PORT: '0', REDIS_PREFIX: prefix, APP_ENV: 'development', XBOT_SQLITE_PATH: join(dir, 'sink.sqlite3'), DATABASE_URL: '' };
+  const summary = JSON.parse(run(bin, ['--json', '--redis-url', server.url, 'worker', '--drain'], { encoding: 'utf8', env }));
+  assert.deepEqual(summary.processed, { sync_to_supabase: 40, analytics_processing: 25 });
+  const synced = JSON.parse(run(bin, ['--json', 'synced', 'tweets', '--limit', '100'], { encoding: 'utf8', env }));
+  assert.equal(synced.length, 40);
+  assert.equal(synced.reduce((s, r) => s + r.row.likes, 0), (39 * 40) / 2);
+  // The stats the runner wrote are what the client reads.
+  const daily = await client.stats.show('daily');
+  assert.equal(daily.likes, likes);
+  const arms = await client.bandit.posteriors('topic', ['ai', 'rust']);
+  // One reward per item in [0, 1]: alpha + beta grows by exactly one per item.
+  assert.equal(arms[0].alpha + arms[0].beta, 2 + 12);
+  assert.equal(arms[1].alpha + arms[1].beta, 2 + 13);
+});
+
+test('the runner promotes scheduled pending_posts pushed by the TS client; a TS work() consumes them', async () => {
+  const { spawn } = await import('node:child_process');
+  const prefix = `tp${process.pid}:`;
+  const client = xbot.createXbot(redis, { prefix });
+  const q = client.queue('pending_posts');
+  const due = Date.now() + 1_000;
+  await q.push({ text: 'scheduled by the bot' }, { id: 'post-1', notBeforeMs: due });
+  assert.deepEqual([(await q.stats()).delayed, (await q.stats()).ready], [1, 0]);
+  const env = { ...process.env, PORT: '0', REDIS_PREFIX: prefix, APP_ENV: 'development', XBOT_SQLITE_PATH: join(root, 'tests/.tmp', `promote-${process.pid}.sqlite3`), DATABASE_URL: '' };
+  const worker = spawn(bin, ['--redis-url', server.url, 'worker'], { env, stdio: 'ignore' });
+  try {
+    // Only the runner is running: the item becomes ready through its promotion.
+    for (let i = 0; ; i++) {
+      const s = await q.stats();
+      if (s.ready === 1 && s.delayed === 0) break;
+      assert.ok(i < 200, 'the runner did not promote the scheduled post');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(Date.now() >= due);
+  } finally {
+    worker.kill('SIGTERM');
+    await new Promise((r) => worker.once('exit', r));
+  }
+  const seen = [];
+  const w = q.work((item) => {
+    seen.push(item);
+  });
+  for (let i = 0; seen.length === 0; i++) {
+    assert.ok(i < 200, 'the TS worker did not consume the post');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  await w.close();
+  assert.equal(seen[0].id, 'post-1');
+  assert.deepEqual(seen[0].data, { text: 'scheduled by the bot' });
+  assert.equal((await q.stats()).ready + (await q.stats()).inFlight, 0);
+});

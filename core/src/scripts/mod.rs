@@ -29,24 +29,27 @@ macro_rules! script {
             source: include_str!(concat!($name, ".lua")),
         }
     };
-    // An effect script: its own file (header, `invalid()`, `apply()`), then
-    // the shared once-per-effect-id tail (`effect_once.lua`).
-    ($name:literal, $keys:literal, effect) => {
+    // A script in two files: its own (header, forward declarations, `main`),
+    // then a tail it shares with others (e.g. `effect_once.lua`).
+    ($name:literal, $keys:literal, tail $tail:literal) => {
         LuaScript {
             name: $name,
             number_of_keys: $keys,
             read_only: false,
-            source: concat!(
-                include_str!(concat!($name, ".lua")),
-                include_str!("effect_once.lua")
-            ),
+            source: concat!(include_str!(concat!($name, ".lua")), include_str!($tail)),
         }
+    };
+    // An effect script: its own file (header, `invalid()`, `apply()`), then
+    // the shared once-per-effect-id tail (`effect_once.lua`).
+    ($name:literal, $keys:literal, effect) => {
+        script!($name, $keys, tail "effect_once.lua")
     };
 }
 
 /// Every script, by name.
 pub static SCRIPTS: &[LuaScript] = &[
-    script!("queue_push", 7, false),
+    script!("queue_push", 7, tail "queue_push_common.lua"),
+    script!("queue_push_many", 7, tail "queue_push_common.lua"),
     script!("queue_reserve", 7, false),
     script!("queue_ack", 7, false),
     script!("queue_fail", 7, false),

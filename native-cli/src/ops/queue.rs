@@ -9,13 +9,13 @@ use crate::redis::Redis;
 use redis::Value;
 use serde::Serialize;
 use serde_json::json;
+use xbot_core::client::{prepare_push, PushRequest};
 use xbot_core::effects::Plan;
 use xbot_core::keys::queue_keys;
-use xbot_core::client::{prepare_push, PushRequest};
 use xbot_core::queue::{retry_delay_ms, Priority, QueueItem, QueueName};
 
 pub use xbot_core::client::DEFAULT_LEASE_MS;
-use xbot_core::client::PROMOTE_PER_CALL;
+use xbot_core::client::{PROMOTE_PER_CALL, PUSH_MANY_PER_CALL};
 
 /// One queue's keys on one connection.
 pub struct Queue<'a> {
@@ -34,6 +34,17 @@ pub struct Pushed {
     pub score: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub due_ms: Option<u64>,
+}
+
+/// One item of [`Queue::push_many`].
+#[derive(Debug, Clone)]
+pub struct PushEntry {
+    pub kind: String,
+    pub data: serde_json::Value,
+    pub priority: Priority,
+    /// Default: a new time-ordered id.
+    pub id: Option<String>,
+    pub not_before_ms: Option<u64>,
 }
 
 /// A reserved item: the bot's item with the current `retryCount`, plus the lease.
@@ -184,24 +195,76 @@ impl<'a> Queue<'a> {
         id: Option<&str>,
         not_before_ms: Option<u64>,
     ) -> OpResult<Pushed> {
+        let entry = PushEntry {
+            kind: kind.to_string(),
+            data,
+            priority,
+            id: id.map(str::to_string),
+            not_before_ms,
+        };
+        let [id, item, priority, not_before] = self.prepare(entry, now_ms())?;
+        let capacity = self.redis.ctx.profile().queue_capacity;
+        let args = [id.clone(), item, priority, capacity.to_string(), not_before];
+        let reply: Vec<Value> = self.run_durable("queue_push", &args).await?;
+        self.pushed(id, &reply, "queue_push")
+    }
+
+    /// Adds many items, up to 100 per script call (`queue_push_many`); one
+    /// result per entry, in order. Every entry is validated before anything is
+    /// sent. A full queue fails the entries past its capacity (`QueueFull`)
+    /// after adding the ones before them.
+    pub async fn push_many(&self, entries: Vec<PushEntry>) -> OpResult<Vec<OpResult<Pushed>>> {
         let now = now_ms();
-        let id = id.map_or_else(|| new_item_id(now), str::to_string);
+        let prepared = entries
+            .into_iter()
+            .map(|e| self.prepare(e, now))
+            .collect::<OpResult<Vec<_>>>()?;
+        let capacity = self.redis.ctx.profile().queue_capacity.to_string();
+        let mut out = Vec::with_capacity(prepared.len());
+        for chunk in prepared.chunks(PUSH_MANY_PER_CALL) {
+            let mut args = vec![capacity.clone()];
+            for [id, item, priority, not_before] in chunk {
+                args.extend([
+                    id.clone(),
+                    item.clone(),
+                    priority.clone(),
+                    not_before.clone(),
+                ]);
+            }
+            let replies: Vec<Vec<Value>> = self.run_durable("queue_push_many", &args).await?;
+            if replies.len() != chunk.len() {
+                return Err(OpError::Protocol {
+                    script: "queue_push_many",
+                    detail: format!("{} replies for {} items", replies.len(), chunk.len()),
+                });
+            }
+            for ([id, ..], reply) in chunk.iter().zip(replies) {
+                out.push(self.pushed(id.clone(), &reply, "queue_push_many"));
+            }
+        }
+        Ok(out)
+    }
+
+    /// A validated entry as the push scripts take it: id, item JSON, priority, not-before.
+    fn prepare(&self, e: PushEntry, now: u64) -> OpResult<[String; 4]> {
+        let id = e.id.unwrap_or_else(|| new_item_id(now));
         let req = PushRequest {
             id: &id,
-            kind: Some(kind),
-            priority: Some(f64::from(priority.get())),
-            not_before_ms: not_before_ms.map(|v| v as f64),
+            kind: Some(&e.kind),
+            priority: Some(f64::from(e.priority.get())),
+            not_before_ms: e.not_before_ms.map(|v| v as f64),
         };
-        let p = prepare_push(self.name, data, &req, now as f64)?;
-        let capacity = self.redis.ctx.profile().queue_capacity;
-        let args = [
+        let p = prepare_push(self.name, e.data, &req, now as f64)?;
+        Ok([
             p.id,
             p.item,
             p.priority.to_string(),
-            capacity.to_string(),
             p.not_before_ms.to_string(),
-        ];
-        let reply: Vec<Value> = self.run_durable("queue_push", &args).await?;
+        ])
+    }
+
+    /// Reads one push reply: `{1, score}`, `{1, 0, due}`, `{0, "exists"}`, `{-1, "full"}`.
+    fn pushed(&self, id: String, reply: &[Value], script: &'static str) -> OpResult<Pushed> {
         match (reply.first().and_then(int), reply.get(1), reply.get(2)) {
             (Some(1), Some(score), None) => Ok(Pushed {
                 id,
@@ -223,10 +286,10 @@ impl<'a> Queue<'a> {
             }),
             (Some(-1), _, _) => Err(OpError::QueueFull {
                 queue: self.name.as_str().into(),
-                capacity,
+                capacity: self.redis.ctx.profile().queue_capacity,
             }),
             _ => Err(OpError::Protocol {
-                script: "queue_push",
+                script,
                 detail: format!("{reply:?}"),
             }),
         }

@@ -9,7 +9,11 @@ use xbot_core::keys::BuiltKey;
 
 /// The stats hash of `period` (`daily` or `hourly`) containing `at_ms`.
 pub fn key(redis: &Redis, period: &str, at_ms: u64) -> OpResult<BuiltKey> {
-    Ok(xbot_core::client::stats_key(period, at_ms as f64, &redis.ctx)?)
+    Ok(xbot_core::client::stats_key(
+        period,
+        at_ms as f64,
+        &redis.ctx,
+    )?)
 }
 
 /// Adds `by` to `field` of the period's hash; returns the new value.

@@ -1,0 +1,70 @@
+
+-- queue_push_common (shared tail of queue_push and queue_push_many): the
+-- checks of one item and its write. The bot calls these scripts directly:
+-- what the runner's reserve would refuse is refused here, before anything is
+-- written.
+
+-- Why an item cannot be pushed, or nil.
+invalid = function(id, body, priority, not_before)
+  if id == nil or id == '' then return 'empty id' end
+  if body == nil or body == '' then return 'empty item' end
+  if priority == nil or priority < 0 or priority > 100 or priority % 1 ~= 0 then
+    return 'priority must be an integer 0-100'
+  end
+  if not_before == nil or not_before < 0 then return 'bad not-before' end
+  if #id > 128 or string.find(id, '[^%w_%-%.:@]') then
+    return "id must be 1-128 of letters, digits, '_', '-', '.', ':', '@'"
+  end
+  if #body > 262144 then return 'item larger than 256 KiB' end
+  local ok, item = pcall(cjson.decode, body)
+  if not ok or type(item) ~= 'table' or string.sub(body, 1, 1) ~= '{' then
+    return 'the item must be a JSON object'
+  end
+  if item['id'] ~= id then return 'the item\'s "id" must equal the id argument' end
+  return nil
+end
+
+-- What a call reads once: the server's clock, the queue's size, the sequence.
+local now, size, seq, seq_used
+
+open = function()
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  size = redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[5]) + redis.call('ZCARD', KEYS[4])
+  -- Tie-break sequence: 0 for the first item of a millisecond, up to 15.
+  seq = -1
+  local last = redis.call('GET', KEYS[7])
+  if last then
+    local ms, n = string.match(last, '^(%d+):(%d+)$')
+    if tonumber(ms) == now then seq = tonumber(n) end
+  end
+  seq_used = false
+end
+
+add = function(id, body, priority, capacity, not_before)
+  -- Store the item only if the id is new (one call instead of HEXISTS + HSET);
+  -- a push over capacity takes it back, so a refused push changes nothing.
+  if redis.call('HSETNX', KEYS[2], id, body) == 0 then return {0, 'exists'} end
+  if size >= capacity then
+    redis.call('HDEL', KEYS[2], id)
+    return {-1, 'full'}
+  end
+  size = size + 1
+  redis.call('HSET', KEYS[3], id .. ':p', priority)
+  if not_before > now then
+    redis.call('ZADD', KEYS[5], not_before, id)
+    return {1, 0, not_before}
+  end
+  seq = math.min(seq + 1, 15)
+  seq_used = true
+  -- score = priority·2^46 + (2^42 − 1 − (now − 2024-01-01)) · 16 + (15 − seq): exact below 2^53.
+  local score = priority * 70368744177664 + (4398046511103 - (now - 1704067200000)) * 16 + (15 - seq)
+  redis.call('ZADD', KEYS[1], score, id)
+  return {1, score}
+end
+
+close = function()
+  if seq_used then redis.call('SET', KEYS[7], now .. ':' .. seq) end
+end
+
+return main()
