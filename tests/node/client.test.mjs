@@ -64,6 +64,15 @@ describe('createXbot', () => {
   });
 });
 
+test('the package loads as CommonJS and as an ES module: one instance, core and client together', async () => {
+  const esm = await import('xbot-redis');
+  assert.equal(esm.createXbot, pkg.createXbot);
+  assert.equal(esm.default.createXbot, pkg.createXbot);
+  assert.equal(esm.contentHash('a'), pkg.contentHash('a'));
+  for (const name of Object.keys(pkg)) assert.ok(name in esm, `ESM export ${name}`);
+  assert.equal(typeof esm.XbotError, 'function');
+});
+
 describe('bad input is refused before any Redis call, with the core code', () => {
   // A client on a port nothing listens on: any Redis call would fail with a
   // connection error, so each expected code proves validation came first.
