@@ -10,13 +10,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import Redis from 'ioredis';
 import { root } from './backends.mjs';
-import { startRedis, startRestartableRedis } from './redis-server.mjs';
+import { startRestartableRedis, useRedis } from './redis-server.mjs';
 
 const pkg = createRequire(import.meta.url)(root);
 const { createXbot } = pkg;
 
-let server;
+// The shared connection and server, set once the suite's `before` has run.
 let redis;
+let server;
+useRedis({ onReady: (ctx) => ({ redis, server } = ctx) });
 let n = 0;
 /** A client on a fresh prefix (tests do not see each other's keys). */
 const fresh = (options = {}) => createXbot(redis, { prefix: `t${process.pid}x${n++}:`, ...options });
@@ -31,14 +33,6 @@ async function until(what, fn, ms = 10_000) {
   }
 }
 
-before(async () => {
-  server = await startRedis();
-  redis = new Redis(server.url);
-});
-after(() => {
-  redis?.disconnect();
-  server?.stop();
-});
 
 describe('createXbot', () => {
   test('refuses a connection with keyPrefix, and a bad prefix or environment', () => {

@@ -6,10 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import Redis from 'ioredis';
+import { describe, test } from 'node:test';
 import { root } from './backends.mjs';
-import { startCluster, startRedis } from './redis-server.mjs';
+import { useRedis } from './redis-server.mjs';
 
 const xbotPkg = createRequire(import.meta.url)(root);
 const dir = join(root, 'tests/conformance');
@@ -116,34 +115,11 @@ export async function runScenario(redis, scenario) {
   }
 }
 
-describe('conformance: the TypeScript client on a redis-server', () => {
-  let server;
-  let redis;
-  before(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
+for (const [where, cluster] of [['a redis-server', false], ['a 3-master Cluster', true]]) {
+  describe(`conformance: the TypeScript client on ${where}`, () => {
+    const ctx = useRedis({ cluster });
+    for (const [file, scenario] of scenarios) {
+      test(`${file}: ${scenario.name}`, () => runScenario(ctx.redis, scenario));
+    }
   });
-  after(() => {
-    redis?.disconnect();
-    server?.stop();
-  });
-  for (const [file, scenario] of scenarios) {
-    test(`${file}: ${scenario.name}`, () => runScenario(redis, scenario));
-  }
-});
-
-describe('conformance: the TypeScript client on a 3-master Cluster', () => {
-  let cluster;
-  let redis;
-  before(async () => {
-    cluster = await startCluster();
-    redis = new Redis.Cluster(cluster.nodes);
-  });
-  after(() => {
-    redis?.disconnect();
-    cluster?.stop();
-  });
-  for (const [file, scenario] of scenarios) {
-    test(`${file}: ${scenario.name}`, () => runScenario(redis, scenario));
-  }
-});
+}

@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { after, before } from 'node:test';
 import Redis from 'ioredis';
 
 async function freePort() {
@@ -105,4 +106,24 @@ export async function startCluster() {
     throw e;
   }
   return { nodes: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), stop };
+}
+
+/**
+ * A private redis-server (or, with `cluster: true`, a 3-master Cluster) for
+ * the tests of the enclosing file or suite: started in `before`, stopped in
+ * `after`. Returns `{redis, server}`, filled in once `before` has run
+ * (`onReady(ctx)` is called then).
+ */
+export function useRedis({ cluster = false, onReady = () => {} } = {}) {
+  const ctx = { redis: null, server: null };
+  before(async () => {
+    ctx.server = cluster ? await startCluster() : await startRedis();
+    ctx.redis = cluster ? new Redis.Cluster(ctx.server.nodes) : new Redis(ctx.server.url);
+    onReady(ctx);
+  });
+  after(() => {
+    ctx.redis?.disconnect();
+    ctx.server?.stop();
+  });
+  return ctx;
 }
