@@ -166,16 +166,6 @@ export interface Posterior {
   beta: number
 }
 
-/** A validated item for `queue_push` (ARGV: `id, item, priority, capacity, notBeforeMs`). */
-export interface PreparedItem {
-  id: string
-  /** The item JSON as stored: `{id, type, data, priority, createdAt, retryCount, notBefore?}`. */
-  item: string
-  priority: number
-  /** 0 = serve now. */
-  notBeforeMs: number
-}
-
 /**
  * The options of a push, as `prepareQueueItem` reads them (TypeScript shape
  * only; `xbot_core::args` reads the object).
@@ -192,11 +182,13 @@ export interface PrepareItemOptions {
 }
 
 /**
- * Builds and validates the item a push stores: `dataJson` is
- * `JSON.stringify(data)` (`undefined` when `data` cannot be serialized),
- * `defaultId` is used when `options.id` is absent, `nowMs` becomes `createdAt`.
+ * Builds and validates the item JSON a push stores (`{id, type, data,
+ * priority, createdAt, retryCount, notBefore?}`, the `queue_push` ARGV 2):
+ * `dataJson` is `JSON.stringify(data)` (`undefined` when `data` cannot be
+ * serialized), `defaultId` is used when `options.id` is absent, `nowMs`
+ * becomes `createdAt`. Throws the core's code for any bad option.
  */
-export declare function prepareQueueItem(queue: string, dataJson: string | undefined, options: PrepareItemOptions | undefined | null, defaultId: string, nowMs: number): PreparedItem
+export declare function prepareQueueItem(queue: string, dataJson: string | undefined, options: PrepareItemOptions | undefined | null, defaultId: string, nowMs: number): string
 
 /** The protocol's bounds: leases, items per script call, recent list length, item size. */
 export declare function protocolLimits(): ProtocolLimits

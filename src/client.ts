@@ -45,10 +45,11 @@ export class Xbot<P = PendingPost> {
     options: XbotOptions,
   ) {
     checkConnection(redis);
+    // Validates the options now: the prefix and environment (INVALID_PREFIX,
+    // INVALID_ENV, PREFIX_ENV_MISMATCH) and no unknown field (a typo such as
+    // `{prefx: 'prod:'}` must not silently write `app:` keys).
+    native.key(['probe'], options);
     this.scope = { prefix: options.prefix, env: options.env };
-    // Validates the prefix and environment now (INVALID_PREFIX, INVALID_ENV, PREFIX_ENV_MISMATCH).
-    native.key(['probe'], this.scope);
-    if (options.env !== undefined) native.buildKey('health.check', undefined, this.scope);
     registerScripts(redis);
   }
 

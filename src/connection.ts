@@ -52,8 +52,11 @@ export function checkConnection(redis: Connection): void {
   }
 }
 
+/** The command name of each script on a connection (built once, not per call). */
+const COMMANDS: Record<string, string> = Object.fromEntries(SCRIPTS.map((s) => [s.name, COMMAND_PREFIX + s.name]));
+
 /** Runs one protocol script on `target` (the connection, or a pipeline). */
 export function runScript(target: unknown, name: string, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<Reply> {
-  const fn = (target as Record<string, ScriptFn>)[COMMAND_PREFIX + name];
-  return fn.call(target, ...keys, ...args);
+  const fn = (target as Record<string, ScriptFn>)[COMMANDS[name]];
+  return fn.apply(target, (keys as Array<string | number>).concat(args));
 }

@@ -29,7 +29,7 @@ function newItemId(nowMs: number): string {
 /** Lease tokens: a random 64-bit key per process, then a counter (32 hex digits), as the runner's. */
 const tokenKey = randomBytes(8).toString('hex');
 let tokenCounter = 0n;
-export function leaseToken(): string {
+function leaseToken(): string {
   return tokenKey + (tokenCounter++).toString(16).padStart(16, '0');
 }
 
@@ -63,8 +63,10 @@ export class Queue<T> {
 
   /** Validates and serializes one push (no Redis call): the `queue_push` ARGV. */
   private prepare(data: T, options: PushOptions | undefined, nowMs: number): Array<string | number> {
-    const p = native.prepareQueueItem(this.name, JSON.stringify(data), options, newItemId(nowMs), nowMs);
-    return [p.id, p.item, p.priority, this.policy.capacity, p.notBeforeMs];
+    const id = options?.id ?? newItemId(nowMs);
+    const item = native.prepareQueueItem(this.name, JSON.stringify(data), options, id, nowMs);
+    // The core has validated the options it read: they go to the script as they are.
+    return [id, item, options?.priority ?? this.policy.defaultPriority, this.policy.capacity, options?.notBeforeMs ?? 0];
   }
 
   private pushed(id: string, reply: Reply): PushResult {
@@ -85,9 +87,14 @@ export class Queue<T> {
    * `QUEUE_FULL` at the environment's capacity, and the core's code for bad
    * input (`INVALID_PRIORITY`, `PAYLOAD_TOO_LARGE`, …) before any Redis call.
    */
-  async push(data: T, options?: PushOptions): Promise<PushResult> {
-    const args = this.prepare(data, options, Date.now());
-    return this.pushed(args[0] as string, await runScript(this.redis, 'queue_push', this.keys, args));
+  push(data: T, options?: PushOptions): Promise<PushResult> {
+    let args: Array<string | number>;
+    try {
+      args = this.prepare(data, options, Date.now());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return runScript(this.redis, 'queue_push', this.keys, args).then((reply) => this.pushed(args[0] as string, reply));
   }
 
   /**

@@ -56,17 +56,6 @@ pub fn queue_policy(queue: String, options: Option<Unknown>) -> Result<QueuePoli
     })
 }
 
-/// A validated item for `queue_push` (ARGV: `id, item, priority, capacity, notBeforeMs`).
-#[napi(object)]
-pub struct PreparedItem {
-    pub id: String,
-    /// The item JSON as stored: `{id, type, data, priority, createdAt, retryCount, notBefore?}`.
-    pub item: String,
-    pub priority: u32,
-    /// 0 = serve now.
-    pub not_before_ms: f64,
-}
-
 /// The options of a push, as `prepareQueueItem` reads them (TypeScript shape
 /// only; `xbot_core::args` reads the object).
 #[napi(object, js_name = "PrepareItemOptions")]
@@ -81,9 +70,11 @@ pub struct PrepareItemOptions {
     pub not_before_ms: Option<f64>,
 }
 
-/// Builds and validates the item a push stores: `dataJson` is
-/// `JSON.stringify(data)` (`undefined` when `data` cannot be serialized),
-/// `defaultId` is used when `options.id` is absent, `nowMs` becomes `createdAt`.
+/// Builds and validates the item JSON a push stores (`{id, type, data,
+/// priority, createdAt, retryCount, notBefore?}`, the `queue_push` ARGV 2):
+/// `dataJson` is `JSON.stringify(data)` (`undefined` when `data` cannot be
+/// serialized), `defaultId` is used when `options.id` is absent, `nowMs`
+/// becomes `createdAt`. Throws the core's code for any bad option.
 #[napi(
     ts_args_type = "queue: string, dataJson: string | undefined, options: PrepareItemOptions | undefined | null, defaultId: string, nowMs: number"
 )]
@@ -93,7 +84,7 @@ pub fn prepare_queue_item(
     options: Option<Unknown>,
     default_id: String,
     now_ms: f64,
-) -> Result<PreparedItem, &'static str> {
+) -> Result<String, &'static str> {
     let q = queue::QueueName::parse(&queue).map_err(err)?;
     let o = args::push_options(options.map(Arg::from)).map_err(err)?;
     let req = client::PushRequest {
@@ -103,13 +94,9 @@ pub fn prepare_queue_item(
         not_before_ms: o.not_before_ms,
     };
     let data = data_json.as_ref().map(|t| t.0.as_str());
-    let p = client::prepare_push_json(q, data, &req, now_ms).map_err(err)?;
-    Ok(PreparedItem {
-        id: p.id,
-        item: p.item,
-        priority: p.priority.into(),
-        not_before_ms: p.not_before_ms as f64,
-    })
+    client::prepare_push_json(q, data, &req, now_ms)
+        .map(|p| p.item)
+        .map_err(err)
 }
 
 /// Checks a lease length (an integer from 10 ms to one day) and returns it.

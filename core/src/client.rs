@@ -8,7 +8,7 @@
 use crate::content::{dedup_keys, normalize, sha256_hex};
 use crate::error::{exact_uint, num, Error, Result};
 use crate::keys::{build_key, BuiltKey, KeyContext, Params};
-use crate::queue::{Priority, QueueItem, QueueName, MAX_ITEM_BYTES, MAX_STALLS};
+use crate::queue::{check_id_and_type, Priority, QueueItem, QueueName, MAX_ITEM_BYTES, MAX_STALLS};
 use crate::ratelimit::{window, Limiter};
 use crate::time::{iso_string, time_bucket, Bucket};
 use serde::Serialize;
@@ -105,6 +105,17 @@ pub struct PreparedPush {
     pub not_before_ms: u64,
 }
 
+/// `notBeforeMs`: absent is 0 (now); else epoch ms, a non-negative integer.
+fn not_before(v: Option<f64>) -> Result<u64> {
+    match v {
+        None => Ok(0),
+        Some(v) => exact_uint(v, 0, MAX_SAFE as u64).ok_or(Error::InvalidTimestamp {
+            value: num(v),
+            reason: "notBeforeMs must be epoch milliseconds (a non-negative integer)".into(),
+        }),
+    }
+}
+
 /// The validated item of a push, created now (`now_ms`).
 pub fn prepare_push(
     queue: QueueName,
@@ -116,13 +127,7 @@ pub fn prepare_push(
         Some(p) => Priority::from_f64(p)?,
         None => queue.default_priority(),
     };
-    let not_before_ms = match req.not_before_ms {
-        None => 0,
-        Some(v) => exact_uint(v, 0, MAX_SAFE as u64).ok_or(Error::InvalidTimestamp {
-            value: num(v),
-            reason: "notBeforeMs must be epoch milliseconds (a non-negative integer)".into(),
-        })?,
-    };
+    let not_before_ms = not_before(req.not_before_ms)?;
     let kind = req.kind.unwrap_or(default_type(queue));
     let mut item = QueueItem::new(req.id, kind, data, priority, now_ms)?;
     if not_before_ms > 0 {
@@ -160,27 +165,38 @@ pub fn prepare_push_json(
         what: "queue item data",
         reason: e.to_string(),
     })?;
-    let mut p = prepare_push(queue, Value::Null, req, now_ms)?;
-    // The envelope starts `{"id":"<token>","type":"<token>","data":null,`:
-    // tokens never contain a quote, so this is the data field.
-    const NULL_DATA: &str = ",\"data\":null,";
-    let at = p
-        .item
-        .find(NULL_DATA)
-        .expect("the envelope has a data field");
-    let size = p.item.len() - "null".len() + json.len();
-    if size > MAX_ITEM_BYTES {
+    let priority = match req.priority {
+        Some(p) => Priority::from_f64(p)?,
+        None => queue.default_priority(),
+    };
+    let not_before_ms = not_before(req.not_before_ms)?;
+    let kind = req.kind.unwrap_or(default_type(queue));
+    check_id_and_type(req.id, kind)?;
+    // The envelope `QueueItem::to_json` writes, field for field; the id and
+    // type are tokens (letters, digits, `_-.:@`) and the times ISO-8601, so
+    // none needs escaping (the unit test compares both paths).
+    let created = iso_string(now_ms)?;
+    let scheduled = match not_before_ms {
+        0 => String::new(),
+        ms => format!(",\"notBefore\":\"{}\"", iso_string(ms as f64)?),
+    };
+    let item = format!(
+        "{{\"id\":\"{}\",\"type\":\"{kind}\",\"data\":{json},\"priority\":{},\"createdAt\":\"{created}\",\"retryCount\":0{scheduled}}}",
+        req.id,
+        priority.get()
+    );
+    if item.len() > MAX_ITEM_BYTES {
         return Err(Error::PayloadTooLarge {
-            size,
+            size: item.len(),
             limit: MAX_ITEM_BYTES,
         });
     }
-    let mut item = String::with_capacity(size);
-    item.push_str(&p.item[..at + ",\"data\":".len()]);
-    item.push_str(json);
-    item.push_str(&p.item[at + NULL_DATA.len() - 1..]);
-    p.item = item;
-    Ok(p)
+    Ok(PreparedPush {
+        id: req.id.to_string(),
+        item,
+        priority: priority.get(),
+        not_before_ms,
+    })
 }
 
 /// A lock's keys and its default lease (the catalog's TTL).
@@ -379,6 +395,30 @@ mod tests {
         )
         .unwrap();
         assert!(p.item.contains(text), "{}", p.item);
+        // With data serde writes the same way, the two paths give the same bytes.
+        let canonical = r#"{"text":"hi","n":1,"list":[1,2.5,null]}"#;
+        let a = prepare_push_json(QueueName::PendingPosts, Some(canonical), &req, at).unwrap();
+        let b = prepare_push(
+            QueueName::PendingPosts,
+            serde_json::from_str(canonical).unwrap(),
+            &req,
+            at,
+        )
+        .unwrap();
+        assert_eq!(a, b);
+        let plain = PushRequest {
+            id: "z",
+            ..Default::default()
+        };
+        let a = prepare_push_json(QueueName::SyncToSupabase, Some(canonical), &plain, at).unwrap();
+        let b = prepare_push(
+            QueueName::SyncToSupabase,
+            serde_json::from_str(canonical).unwrap(),
+            &plain,
+            at,
+        )
+        .unwrap();
+        assert_eq!(a, b);
         let (a, b): (Value, Value) = (
             serde_json::from_str(&p.item).unwrap(),
             serde_json::from_str(&tree.item).unwrap(),

@@ -45,6 +45,7 @@ describe('createXbot', () => {
     assert.throws(() => createXbot(redis, { prefix: 'no colon' }), { code: 'INVALID_PREFIX' });
     assert.throws(() => createXbot(redis, { env: 'moon' }), { code: 'INVALID_ENV' });
     assert.throws(() => createXbot(redis, { prefix: 'prod:', env: 'staging' }), { code: 'PREFIX_ENV_MISMATCH' });
+    assert.throws(() => createXbot(redis, { prefx: 'prod:' }), (e) => e.code === 'INVALID_JSON' && /prefx/.test(e.message));
     assert.throws(() => createXbot({}), { code: 'CONFIG' });
   });
 

@@ -2,7 +2,7 @@
 // packages type-checks, and each deliberately wrong call is rejected.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { root } from './backends.mjs';
@@ -65,4 +65,20 @@ test("the README's TypeScript examples type-check under --strict", () => {
   writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files }));
   const r = spawnSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stdout);
+});
+
+test("the client's public declarations have no `any` and every export has JSDoc", () => {
+  const dir = join(root, 'dist');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.d.ts'))) {
+    const text = readFileSync(join(dir, file), 'utf8');
+    const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+    assert.doesNotMatch(code, /\bany\b/, `${file} exposes any`);
+    // Every exported declaration is preceded by a JSDoc block.
+    const lines = text.split('\n');
+    lines.forEach((line, i) => {
+      if (/^export (declare )?(class|function|interface|const|type \w+)\b/.test(line)) {
+        assert.match(lines.slice(Math.max(0, i - 3), i).join('\n'), /\*\/\s*$/, `${file}: ${line.trim()} has no JSDoc`);
+      }
+    });
+  }
 });

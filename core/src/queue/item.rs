@@ -79,6 +79,12 @@ fn check_token(field: &'static str, v: &str, max: usize) -> Result<()> {
     Ok(())
 }
 
+/// Checks a new item's `id` and `type` by the rules [`QueueItem::validate`] applies.
+pub fn check_id_and_type(id: &str, kind: &str) -> Result<()> {
+    check_token("id", id, MAX_ID_LEN)?;
+    check_token("type", kind, MAX_TYPE_LEN)
+}
+
 impl QueueItem {
     /// A new item with `retryCount` 0.
     pub fn new(
