@@ -14,6 +14,7 @@ command -v node >/dev/null || need_apt+=(nodejs npm)
 command -v redis-server >/dev/null || need_apt+=(redis-server) # tests start private servers
 command -v redis-benchmark >/dev/null || need_apt+=(redis-tools) # the EVALSHA ceiling (npm run bench)
 command -v openssl >/dev/null || need_apt+=(openssl)          # TLS tests generate their certificates
+command -v jq >/dev/null || need_apt+=(jq)                     # the README transcripts pipe JSON through jq
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]} (apt)"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
