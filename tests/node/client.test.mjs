@@ -370,3 +370,34 @@ describe('work()', () => {
     assert.equal(k5attempt, 1, 'a stall is not a failed attempt');
   });
 });
+
+describe('on a 3-master Cluster', () => {
+  let cluster;
+  useRedis({ cluster: true, onReady: (ctx) => (cluster = ctx.redis) });
+
+  test('work() drains every queue once, withLock holds, pushMany and bandits cross slots', async () => {
+    const x = createXbot(cluster, { prefix: 'cl:' });
+    const seen = new Map();
+    const workers = [];
+    for (const name of ['sync_to_supabase', 'pending_posts']) {
+      const q = x.queue(name);
+      const data = name === 'pending_posts' ? (i) => ({ text: `p${i}` }) : (i) => ({ table: 'tweets', row: { id: i } });
+      await q.pushMany(Array.from({ length: 150 }, (_, i) => ({ data: data(i), id: `${name}-${i}` })));
+      workers.push(q.work((item) => {
+        seen.set(item.id, (seen.get(item.id) ?? 0) + 1);
+      }, { concurrency: 4 }));
+    }
+    await until('300 items', () => seen.size === 300, 20_000);
+    await Promise.all(workers.map((w) => w.close()));
+    assert.ok([...seen.values()].every((n) => n === 1));
+    const fence = await x.withLock('posting_in_progress', async (signal, f) => {
+      assert.equal((await x.lock('posting_in_progress').acquire()).acquired, false);
+      return f;
+    }, { leaseMs: 1_000 });
+    assert.equal(fence, 1);
+    for (const arm of ['a', 'b', 'c', 'd']) await x.bandit.update('tag', arm, 1);
+    const sel = await x.bandit.select('tag', ['a', 'b', 'c', 'd', 'e'], { seed: 3 });
+    assert.deepEqual(sel.arms.map((a) => a.alpha), [2, 2, 2, 2, 1]);
+    assert.equal((await x.health()).ok, true);
+  });
+});
