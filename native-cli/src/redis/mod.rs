@@ -326,9 +326,20 @@ impl Redis {
 /// One connection: a Cluster for a comma-separated list, else a single Redis;
 /// `rediss://` uses TLS, trusting `ca_pem` when given.
 async fn open_conn(url: &str, ca_pem: Option<&[u8]>) -> OpResult<Conn> {
-    let connect_err = |source| OpError::Connect {
-        url: redact_url(url),
-        source,
+    // A URL that does not parse is bad input (exit 2), not an unreachable server.
+    let connect_err = |source: redis::RedisError| {
+        if source.kind() == redis::ErrorKind::InvalidClientConfig {
+            return OpError::Config(format!(
+                "invalid Redis URL {} (REDIS_URL / --redis-url): {source}; expected \
+                 redis://[user:password@]host:port[/db], rediss://… for TLS, or node URLs \
+                 separated by commas for a Cluster",
+                redact_url(url)
+            ));
+        }
+        OpError::Connect {
+            url: redact_url(url),
+            source,
+        }
     };
     let certs = || redis::TlsCertificates {
         client_tls: None,
