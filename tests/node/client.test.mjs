@@ -371,6 +371,37 @@ describe('work()', () => {
   });
 });
 
+describe('a poison item, end to end', () => {
+  test('an item that kills its worker process 5 times is dead-lettered by the 5th stall, not retried forever', async () => {
+    const prefix = `poison${process.pid}:`;
+    const x = createXbot(redis, { prefix });
+    const q = x.queue('sync_to_supabase');
+    await q.push({ table: 'tweets', row: { id: 'p' } }, { id: 'poison' });
+    for (let kill = 1; kill <= 5; kill++) {
+      const child = spawn(process.execPath, [join(root, 'tests/node/fixtures/work-child.cjs'), server.url, prefix, `${prefix}counts`, 'poison'],
+        { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      // The stall backoff (1, 2, 4, 8 s) passes before the item is served again.
+      await until(`delivery ${kill}`, () => out.includes('hanging poison'), 20_000);
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      // This process is the reaper: the expired lease comes back as a stall.
+      const reaped = await until(`stall ${kill}`, async () => {
+        const r = await q.reap();
+        return r.retried + r.dead > 0 && r;
+      }, 5_000);
+      assert.deepEqual(reaped, kill < 5 ? { retried: 1, dead: 0 } : { retried: 0, dead: 1 }, `after kill ${kill}`);
+    }
+    const [dead] = await q.dead();
+    assert.equal(dead.id, 'poison');
+    assert.equal(dead.stalls, 5);
+    assert.equal(dead.attempts, 0, 'stalls are not failed attempts');
+    assert.match(dead.error, /stall/i);
+    assert.equal(await redis.hget(`${prefix}counts`, 'poison'), null, 'never completed');
+  });
+});
+
 describe('on a 3-master Cluster', () => {
   let cluster;
   useRedis({ cluster: true, onReady: (ctx) => (cluster = ctx.redis) });
