@@ -25,6 +25,19 @@ impl From<Unknown<'_>> for Arg {
 }
 
 impl Arg {
+    /// The string, converted in one copy (the hashing fast path), when the value is one.
+    pub fn text(&self) -> Option<crate::text::Text> {
+        (self.kind() == JsKind::String)
+            // SAFETY: the value is a string of the current call.
+            .then(|| unsafe { crate::text::Text::from_napi_value(self.env, self.value) }.ok())
+            .flatten()
+    }
+
+    /// The elements of an array as [`Arg`]s (empty for anything else).
+    pub fn items(&self) -> Vec<Arg> {
+        (0..self.length()).map(|i| self.element(i)).collect()
+    }
+
     fn with(&self, value: sys::napi_value) -> Arg {
         Arg { value, ..*self }
     }

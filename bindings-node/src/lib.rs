@@ -25,23 +25,53 @@ pub(crate) fn key_options(v: Option<Unknown>) -> Result<Option<api::KeyOptions>,
     args::key_options(v.map(Arg::from)).map_err(err)
 }
 
+/// A string argument, read in one copy; anything else is `INVALID_ARGUMENT`.
+fn text(param: &'static str, v: Unknown) -> Result<Text, &'static str> {
+    let a = Arg::from(v);
+    match a.text() {
+        Some(t) => Ok(t),
+        None => Err(err(args::string_arg(param, &a).unwrap_err())),
+    }
+}
+
+fn string(param: &'static str, v: Unknown) -> Result<String, &'static str> {
+    args::string_arg(param, &Arg::from(v)).map_err(err)
+}
+
+fn number(param: &'static str, v: Unknown) -> Result<f64, &'static str> {
+    args::number_arg(param, &Arg::from(v)).map_err(err)
+}
+
+fn opt_number(param: &'static str, v: Option<Unknown>) -> Result<Option<f64>, &'static str> {
+    args::opt_number_arg(param, v.map(Arg::from)).map_err(err)
+}
+
 /// `text.toLowerCase().replace(/\s+/g, ' ').trim()`, exactly as JavaScript does it.
 #[napi(ts_args_type = "text: string")]
-pub fn normalize_content(text: Text) -> String {
-    api::normalize_content(&text.0)
+pub fn normalize_content(text: Unknown) -> Result<String, &'static str> {
+    Ok(api::normalize_content(&self::text("text", text)?.0))
 }
 
 /// Lowercase hex SHA-256 of the UTF-8 bytes of `normalizeContent(text)`.
 #[napi(ts_args_type = "text: string")]
-pub fn content_hash(text: Text) -> String {
-    api::content_hash(&text.0)
+pub fn content_hash(text: Unknown) -> Result<String, &'static str> {
+    Ok(api::content_hash(&self::text("text", text)?.0))
 }
 
 /// `contentHash` for many texts in one call.
 #[napi(ts_args_type = "texts: string[]")]
-pub fn content_hash_batch(texts: Vec<Text>) -> Vec<String> {
-    let texts: Vec<&str> = texts.iter().map(|t| t.0.as_str()).collect();
-    api::content_hash_batch(&texts)
+pub fn content_hash_batch(texts: Unknown) -> Result<Vec<String>, &'static str> {
+    let a = Arg::from(texts);
+    let items = a.items();
+    let fast: Option<Vec<Text>> = items.iter().map(Arg::text).collect();
+    match fast {
+        // An array of strings (a non-array has no items, so it goes the slow way).
+        Some(t) if args::JsArg::kind(&a) == args::JsKind::Array => {
+            let texts: Vec<&str> = t.iter().map(|t| t.0.as_str()).collect();
+            Ok(api::content_hash_batch(&texts))
+        }
+        _ => Err(err(args::strings_arg("texts", &a).unwrap_err())),
+    }
 }
 
 /// A catalog key: `buildKey('cache.tweet', {tweetId: '42'}, {prefix: 'prod:'})`
@@ -51,10 +81,11 @@ pub fn content_hash_batch(texts: Vec<Text>) -> Vec<String> {
     ts_args_type = "family: string, params?: Record<string, string | number> | undefined | null, options?: KeyOptions | undefined | null"
 )]
 pub fn build_key(
-    family: String,
+    family: Unknown,
     params: Option<Unknown>,
     options: Option<Unknown>,
 ) -> Result<BuiltKey, &'static str> {
+    let family = string("family", family)?;
     let params = args::params(params.map(Arg::from)).map_err(err)?;
     let options = key_options(options)?;
     api::build_key(&family, params, options)
@@ -65,7 +96,8 @@ pub fn build_key(
 /// The generic helper: prefix + parts joined by `:` (empty parts, `:` inside a
 /// part, whitespace and control characters are errors).
 #[napi(ts_args_type = "parts: Array<string>, options?: KeyOptions | undefined | null")]
-pub fn key(parts: Vec<String>, options: Option<Unknown>) -> Result<String, &'static str> {
+pub fn key(parts: Unknown, options: Option<Unknown>) -> Result<String, &'static str> {
+    let parts = args::strings_arg("parts", &Arg::from(parts)).map_err(err)?;
     let options = key_options(options)?;
     api::key(&parts, options).map_err(err)
 }
@@ -74,9 +106,10 @@ pub fn key(parts: Vec<String>, options: Option<Unknown>) -> Result<String, &'sta
 /// Without `options.prefix`, the key's first segment is taken as its prefix.
 #[napi(ts_args_type = "key: string, options?: KeyOptions | undefined | null")]
 pub fn classify_key(
-    key: String,
+    key: Unknown,
     options: Option<Unknown>,
 ) -> Result<Either<ClassifiedKey, Null>, &'static str> {
+    let key = string("key", key)?;
     let options = key_options(options)?;
     let found = api::classify_key(&key, options).map_err(err)?;
     Ok(found.map_or(Either::B(Null), |c| Either::A(c.into())))
@@ -90,54 +123,84 @@ pub fn catalog() -> Vec<CatalogEntry> {
 
 /// The sorted-set score (higher = served first): priority 0-100 first, then
 /// FIFO by `enqueuedAtMs`, then `seq` 0-15. Always an exact integer below 2^53.
-#[napi]
+#[napi(ts_args_type = "priority: number, enqueuedAtMs: number, seq?: number | undefined | null")]
 pub fn queue_score(
-    priority: f64,
-    enqueued_at_ms: f64,
-    seq: Option<f64>,
+    priority: Unknown,
+    enqueued_at_ms: Unknown,
+    seq: Option<Unknown>,
 ) -> Result<f64, &'static str> {
-    api::queue_score(priority, enqueued_at_ms, seq).map_err(err)
+    api::queue_score(
+        number("priority", priority)?,
+        number("enqueuedAtMs", enqueued_at_ms)?,
+        opt_number("seq", seq)?,
+    )
+    .map_err(err)
 }
 
 /// The inverse of `queueScore`.
-#[napi]
-pub fn decode_queue_score(score: f64) -> Result<DecodedScore, &'static str> {
-    api::decode_queue_score(score).map(Into::into).map_err(err)
+#[napi(ts_args_type = "score: number")]
+pub fn decode_queue_score(score: Unknown) -> Result<DecodedScore, &'static str> {
+    api::decode_queue_score(number("score", score)?)
+        .map(Into::into)
+        .map_err(err)
 }
 
 /// Backoff in ms before retry `attempt` (1-based) of `queue`; `null` = no more
 /// retries (dead-letter). With `itemId` the delay is jittered deterministically.
-#[napi]
+#[napi(ts_args_type = "queue: string, attempt: number, itemId?: string | undefined | null")]
 pub fn retry_delay_ms(
-    queue: String,
-    attempt: f64,
-    item_id: Option<String>,
+    queue: Unknown,
+    attempt: Unknown,
+    item_id: Option<Unknown>,
 ) -> Result<Either<f64, Null>, &'static str> {
+    let queue = string("queue", queue)?;
+    let attempt = number("attempt", attempt)?;
+    let item_id = args::opt_string_arg("itemId", item_id.map(Arg::from)).map_err(err)?;
     let delay = api::retry_delay_ms(&queue, attempt, item_id.as_deref()).map_err(err)?;
     Ok(or_null(delay))
 }
 
 /// `count` (default 1) seeded Beta(alpha, beta) draws, bit-identical in every runtime.
-#[napi]
+#[napi(
+    ts_args_type = "alpha: number, beta: number, seed: number, count?: number | undefined | null"
+)]
 pub fn sample_beta(
-    alpha: f64,
-    beta: f64,
-    seed: f64,
-    count: Option<f64>,
+    alpha: Unknown,
+    beta: Unknown,
+    seed: Unknown,
+    count: Option<Unknown>,
 ) -> Result<Vec<f64>, &'static str> {
-    api::sample_beta(alpha, beta, seed, count).map_err(err)
+    api::sample_beta(
+        number("alpha", alpha)?,
+        number("beta", beta)?,
+        number("seed", seed)?,
+        opt_number("count", count)?,
+    )
+    .map_err(err)
 }
 
 /// Fills `out` with seeded Beta(alpha, beta) draws: the same numbers as
 /// `sampleBeta(alpha, beta, seed, out.length)`, without building an array
 /// (the fast path for large batches).
-#[napi]
+#[napi(ts_args_type = "alpha: number, beta: number, seed: number, out: Float64Array")]
 pub fn sample_beta_into(
-    alpha: f64,
-    beta: f64,
-    seed: f64,
-    mut out: Float64ArraySlice,
+    alpha: Unknown,
+    beta: Unknown,
+    seed: Unknown,
+    out: Either<Float64ArraySlice, Unknown>,
 ) -> Result<(), &'static str> {
+    let (alpha, beta, seed) = (
+        number("alpha", alpha)?,
+        number("beta", beta)?,
+        number("seed", seed)?,
+    );
+    let Either::A(mut out) = out else {
+        return Err(err(xbot_core::Error::InvalidArgument {
+            param: "out",
+            expected: "a Float64Array",
+            got: "another type".into(),
+        }));
+    };
     // SAFETY: the call runs synchronously on the JS thread, so no JS code can
     // touch the buffer while it is filled.
     let out = unsafe { out.as_mut() };
@@ -147,9 +210,9 @@ pub fn sample_beta_into(
 /// One Thompson-sampling choice: one draw per arm (input order, one seeded
 /// stream), the largest wins (the first on a tie).
 #[napi(ts_args_type = "arms: Array<Arm>, seed: number")]
-pub fn thompson_select(arms: Unknown, seed: f64) -> Result<Selection, &'static str> {
+pub fn thompson_select(arms: Unknown, seed: Unknown) -> Result<Selection, &'static str> {
     let arms = args::arms(&Arg::from(arms)).map_err(err)?;
-    api::thompson_select(&arms, seed)
+    api::thompson_select(&arms, number("seed", seed)?)
         .map(Into::into)
         .map_err(err)
 }
@@ -165,7 +228,8 @@ pub fn logistic_score(weights: Unknown, features: Unknown) -> Result<f64, &'stat
 /// The seven keys of `queue` in the order every queue script takes them
 /// (ready, items, meta, inflight, delayed, dead, seq): pass them as KEYS.
 #[napi(ts_args_type = "queue: string, options?: KeyOptions | undefined | null")]
-pub fn queue_keys(queue: String, options: Option<Unknown>) -> Result<Vec<String>, &'static str> {
+pub fn queue_keys(queue: Unknown, options: Option<Unknown>) -> Result<Vec<String>, &'static str> {
+    let queue = string("queue", queue)?;
     let options = key_options(options)?;
     api::queue_keys(&queue, options).map_err(err)
 }

@@ -11,10 +11,11 @@ let scratch = new Uint8Array(1 << 16);
 
 /** `contentHash` for many texts in one call. */
 export function contentHashBatch(texts) {
-  if (!Array.isArray(texts)) throw new TypeError('expected an array of strings');
+  // Anything but an array of strings: the core's INVALID_ARGUMENT error, as in the napi package.
+  if (!Array.isArray(texts)) return raw.contentHashBatch(texts);
   let units = 0;
   for (const t of texts) {
-    if (typeof t !== 'string') throw new TypeError(`expected a string, got ${typeof t}`);
+    if (typeof t !== 'string') return raw.contentHashBatch(texts);
     units += t.length;
   }
   if (scratch.length < units * 3) scratch = new Uint8Array(units * 3);

@@ -32,19 +32,38 @@ export function buildKey(family: string, params?: Record<string, string | number
 export function key(parts: string[]): string;
 export function classifyKey(key: string): ClassifiedKey | null;
 export function queueKeys(queue: string): string[];
+export function queueScore(priority: number, enqueuedAtMs: number): number;
+export function retryDelayMs(queue: string, attempt: number): number | null;
+export function sampleBeta(alpha: number, beta: number, seed: number): number[];
 export interface LogisticWeights { bias?: number; weights: Record<string, number> }
 "#;
 
+fn string(param: &'static str, v: JsValue) -> Result<String, JsValue> {
+    args::string_arg(param, &Js(v)).map_err(err)
+}
+
+fn number(param: &'static str, v: JsValue) -> Result<f64, JsValue> {
+    args::number_arg(param, &Js(v)).map_err(err)
+}
+
+fn opt_number(param: &'static str, v: Option<JsValue>) -> Result<Option<f64>, JsValue> {
+    args::opt_number_arg(param, v.map(Js)).map_err(err)
+}
+
 /// `text.toLowerCase().replace(/\s+/g, ' ').trim()`, exactly as JavaScript does it.
 #[wasm_bindgen(js_name = normalizeContent)]
-pub fn normalize_content(text: &str) -> String {
-    api::normalize_content(text)
+pub fn normalize_content(
+    #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+) -> Result<String, JsValue> {
+    Ok(api::normalize_content(&string("text", text)?))
 }
 
 /// Lowercase hex SHA-256 of the UTF-8 bytes of `normalizeContent(text)`.
 #[wasm_bindgen(js_name = contentHash)]
-pub fn content_hash(text: &str) -> String {
-    api::content_hash(text)
+pub fn content_hash(
+    #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+) -> Result<String, JsValue> {
+    Ok(api::content_hash(&string("text", text)?))
 }
 
 /// `contentHashBatch` of texts given as one UTF-8 buffer and their byte
@@ -74,14 +93,17 @@ pub fn content_hash_batch_utf8(bytes: &[u8], lengths: &[u32]) -> Result<String, 
 
 /// `contentHash` for many texts in one call.
 #[wasm_bindgen(js_name = contentHashBatch)]
-pub fn content_hash_batch(texts: Vec<String>) -> Vec<String> {
-    api::content_hash_batch(&texts)
+pub fn content_hash_batch(
+    #[wasm_bindgen(unchecked_param_type = "string[]")] texts: JsValue,
+) -> Result<Vec<String>, JsValue> {
+    let texts = args::strings_arg("texts", &Js(texts)).map_err(err)?;
+    Ok(api::content_hash_batch(&texts))
 }
 
 /// A catalog key: `buildKey('cache.tweet', {tweetId: '42'}, {prefix: 'prod:'})`.
 #[wasm_bindgen(js_name = buildKey, unchecked_return_type = "BuiltKey")]
 pub fn build_key(
-    family: &str,
+    #[wasm_bindgen(unchecked_param_type = "string")] family: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Record<string, string | number> | null")] params: Option<
         JsValue,
     >,
@@ -89,26 +111,28 @@ pub fn build_key(
 ) -> Result<JsValue, JsValue> {
     let params = args::params(convert::opt(params)).map_err(err)?;
     let options = convert::key_options(options)?;
-    let built = api::build_key(family, params, options).map_err(err)?;
+    let built = api::build_key(&string("family", family)?, params, options).map_err(err)?;
     Ok(convert::built_key(built))
 }
 
 /// The generic helper: prefix + parts joined by `:`.
 #[wasm_bindgen]
 pub fn key(
-    parts: Vec<String>,
+    #[wasm_bindgen(unchecked_param_type = "string[]")] parts: JsValue,
     #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: Option<JsValue>,
 ) -> Result<String, JsValue> {
+    let parts = args::strings_arg("parts", &Js(parts)).map_err(err)?;
     api::key(&parts, convert::key_options(options)?).map_err(err)
 }
 
 /// The family and parameters of a key, or `null` for a non-catalog key.
 #[wasm_bindgen(js_name = classifyKey, unchecked_return_type = "ClassifiedKey | null")]
 pub fn classify_key(
-    key: &str,
+    #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
     #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    let found = api::classify_key(key, convert::key_options(options)?).map_err(err)?;
+    let key = string("key", key)?;
+    let found = api::classify_key(&key, convert::key_options(options)?).map_err(err)?;
     Ok(convert::classified(found))
 }
 
@@ -120,14 +144,25 @@ pub fn catalog() -> JsValue {
 
 /// The sorted-set score (higher = served first), exact below 2^53.
 #[wasm_bindgen(js_name = queueScore)]
-pub fn queue_score(priority: f64, enqueued_at_ms: f64, seq: Option<f64>) -> Result<f64, JsValue> {
-    api::queue_score(priority, enqueued_at_ms, seq).map_err(err)
+pub fn queue_score(
+    #[wasm_bindgen(unchecked_param_type = "number")] priority: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] enqueued_at_ms: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number | null")] seq: Option<JsValue>,
+) -> Result<f64, JsValue> {
+    api::queue_score(
+        number("priority", priority)?,
+        number("enqueuedAtMs", enqueued_at_ms)?,
+        opt_number("seq", seq)?,
+    )
+    .map_err(err)
 }
 
 /// The inverse of `queueScore`.
 #[wasm_bindgen(js_name = decodeQueueScore, unchecked_return_type = "DecodedScore")]
-pub fn decode_queue_score(score: f64) -> Result<JsValue, JsValue> {
-    let d = api::decode_queue_score(score).map_err(err)?;
+pub fn decode_queue_score(
+    #[wasm_bindgen(unchecked_param_type = "number")] score: JsValue,
+) -> Result<JsValue, JsValue> {
+    let d = api::decode_queue_score(number("score", score)?).map_err(err)?;
     Ok(Obj::new()
         .set("priority", d.priority as f64)
         .set("enqueuedAtMs", d.enqueued_at_ms as f64)
@@ -138,29 +173,54 @@ pub fn decode_queue_score(score: f64) -> Result<JsValue, JsValue> {
 /// Backoff in ms before retry `attempt` (1-based); `null` = dead-letter.
 #[wasm_bindgen(js_name = retryDelayMs, unchecked_return_type = "number | null")]
 pub fn retry_delay_ms(
-    queue: &str,
-    attempt: f64,
-    item_id: Option<String>,
+    #[wasm_bindgen(unchecked_param_type = "string")] queue: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] attempt: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | null")] item_id: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    let delay = api::retry_delay_ms(queue, attempt, item_id.as_deref()).map_err(err)?;
+    let queue = string("queue", queue)?;
+    let attempt = number("attempt", attempt)?;
+    let item_id = args::opt_string_arg("itemId", item_id.map(Js)).map_err(err)?;
+    let delay = api::retry_delay_ms(&queue, attempt, item_id.as_deref()).map_err(err)?;
     Ok(convert::num_or_null(delay))
 }
 
 /// `count` (default 1) seeded Beta(alpha, beta) draws, bit-identical in every runtime.
-#[wasm_bindgen(js_name = sampleBeta)]
+/// An `Array` of numbers, as the napi package returns (not a `Float64Array`).
+#[wasm_bindgen(js_name = sampleBeta, unchecked_return_type = "number[]")]
 pub fn sample_beta(
-    alpha: f64,
-    beta: f64,
-    seed: f64,
-    count: Option<f64>,
-) -> Result<Vec<f64>, JsValue> {
-    api::sample_beta(alpha, beta, seed, count).map_err(err)
+    #[wasm_bindgen(unchecked_param_type = "number")] alpha: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] beta: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] seed: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number | null")] count: Option<JsValue>,
+) -> Result<JsValue, JsValue> {
+    let draws = api::sample_beta(
+        number("alpha", alpha)?,
+        number("beta", beta)?,
+        number("seed", seed)?,
+        opt_number("count", count)?,
+    )
+    .map_err(err)?;
+    let out = js_sys::Array::new_with_length(draws.len() as u32);
+    for (i, x) in draws.into_iter().enumerate() {
+        out.set(i as u32, JsValue::from_f64(x));
+    }
+    Ok(out.into())
 }
 
 /// Fills `out` with seeded Beta(alpha, beta) draws: the same numbers as
 /// `sampleBeta(alpha, beta, seed, out.length)`, without building an array.
 #[wasm_bindgen(js_name = sampleBetaInto)]
-pub fn sample_beta_into(alpha: f64, beta: f64, seed: f64, out: &mut [f64]) -> Result<(), JsValue> {
+pub fn sample_beta_into(
+    #[wasm_bindgen(unchecked_param_type = "number")] alpha: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] beta: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] seed: JsValue,
+    out: &mut [f64],
+) -> Result<(), JsValue> {
+    let (alpha, beta, seed) = (
+        number("alpha", alpha)?,
+        number("beta", beta)?,
+        number("seed", seed)?,
+    );
     api::sample_beta_into(alpha, beta, seed, out).map_err(err)
 }
 
@@ -168,10 +228,10 @@ pub fn sample_beta_into(alpha: f64, beta: f64, seed: f64, out: &mut [f64]) -> Re
 #[wasm_bindgen(js_name = thompsonSelect, unchecked_return_type = "Selection")]
 pub fn thompson_select(
     #[wasm_bindgen(unchecked_param_type = "Arm[]")] arms: JsValue,
-    seed: f64,
+    #[wasm_bindgen(unchecked_param_type = "number")] seed: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let selection =
-        api::thompson_select(&args::arms(&Js(arms)).map_err(err)?, seed).map_err(err)?;
+    let arms = args::arms(&Js(arms)).map_err(err)?;
+    let selection = api::thompson_select(&arms, number("seed", seed)?).map_err(err)?;
     Ok(convert::selection(selection))
 }
 
@@ -189,8 +249,8 @@ pub fn logistic_score(
 /// The seven keys of `queue` in the order every queue script takes them.
 #[wasm_bindgen(js_name = queueKeys)]
 pub fn queue_keys(
-    queue: &str,
+    #[wasm_bindgen(unchecked_param_type = "string")] queue: JsValue,
     #[wasm_bindgen(unchecked_param_type = "KeyOptions | null")] options: Option<JsValue>,
 ) -> Result<Vec<String>, JsValue> {
-    api::queue_keys(queue, convert::key_options(options)?).map_err(err)
+    api::queue_keys(&string("queue", queue)?, convert::key_options(options)?).map_err(err)
 }

@@ -89,6 +89,77 @@ fn number<V: JsArg>(what: &'static str, field: &str, v: &V) -> Result<f64> {
     })
 }
 
+/// What a wrong argument was, for messages: its type, and a short rendering
+/// of strings and numbers (`string "50"`, `number NaN` is fine, `boolean`).
+fn got<V: JsArg>(v: &V) -> String {
+    match v.kind() {
+        JsKind::String => {
+            let s = v.string().unwrap_or_default();
+            let short: String = s.chars().take(40).collect();
+            format!(
+                "string {:?}{}",
+                short,
+                if short.len() < s.len() { "…" } else { "" }
+            )
+        }
+        JsKind::Number => format!(
+            "number {}",
+            crate::error::num(v.number().unwrap_or(f64::NAN))
+        ),
+        k => k.as_str().to_string(),
+    }
+}
+
+/// A required string argument: anything else is `INVALID_ARGUMENT` naming `param`.
+pub fn string_arg<V: JsArg>(param: &'static str, v: &V) -> Result<String> {
+    v.string().ok_or_else(|| Error::InvalidArgument {
+        param,
+        expected: "a string",
+        got: got(v),
+    })
+}
+
+/// A required number argument (no coercion: `"50"` is refused, not read as 50).
+pub fn number_arg<V: JsArg>(param: &'static str, v: &V) -> Result<f64> {
+    v.number().ok_or_else(|| Error::InvalidArgument {
+        param,
+        expected: "a number",
+        got: got(v),
+    })
+}
+
+/// An optional number argument (`null`/`undefined` = not given).
+pub fn opt_number_arg<V: JsArg>(param: &'static str, v: Option<V>) -> Result<Option<f64>> {
+    given(v).map(|v| number_arg(param, &v)).transpose()
+}
+
+/// An optional string argument (`null`/`undefined` = not given).
+pub fn opt_string_arg<V: JsArg>(param: &'static str, v: Option<V>) -> Result<Option<String>> {
+    given(v).map(|v| string_arg(param, &v)).transpose()
+}
+
+/// An array of strings; a wrong element is named by its index (`texts[3]`).
+pub fn strings_arg<V: JsArg>(param: &'static str, v: &V) -> Result<Vec<String>> {
+    if v.kind() != JsKind::Array {
+        return Err(Error::InvalidArgument {
+            param,
+            expected: "an array of strings",
+            got: got(v),
+        });
+    }
+    v.elements()
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            e.string().ok_or_else(|| Error::InvalidArgument {
+                param,
+                expected: "an array of strings",
+                got: format!("{} at index {i}", got(e)),
+            })
+        })
+        .collect()
+}
+
 /// `{prefix?, env?}` (`null`/`undefined` = not given).
 pub fn key_options<V: JsArg>(v: Option<V>) -> Result<Option<KeyOptions>> {
     const WHAT: &str = "options ({prefix, env})";

@@ -129,6 +129,13 @@ pub enum Error {
     #[error("invalid JSON for {what}: {reason}")]
     InvalidJson { what: &'static str, reason: String },
 
+    #[error("argument `{param}` must be {expected}, got {got}")]
+    InvalidArgument {
+        param: &'static str,
+        expected: &'static str,
+        got: String,
+    },
+
     #[error("invalid side effect ({what}): {reason}")]
     InvalidEffect { what: String, reason: String },
 }
@@ -202,6 +209,7 @@ impl Error {
             Error::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Error::InvalidTimeBucket { .. } => "INVALID_TIME_BUCKET",
             Error::InvalidJson { .. } => "INVALID_JSON",
+            Error::InvalidArgument { .. } => "INVALID_ARGUMENT",
             Error::InvalidEffect { .. } => "INVALID_EFFECT",
         }
     }

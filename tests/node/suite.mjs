@@ -128,8 +128,28 @@ export function run(api, v) {
     throws(() => api.thompsonSelect([{ id: 'a', alpha: 1, beta: 1 }, { id: 'a', alpha: 1, beta: 1 }], 1), 'DUPLICATE_ARM', () => 'duplicate arms');
   }));
 
+  results.push(group('arguments', (check, throws) => {
+    const revive = (a) => (a && typeof a === 'object' && !Array.isArray(a) && a.$undefined ? undefined : a);
+    for (const c of v.arguments.wrongType) {
+      const args = c.args.map(revive);
+      const what = () => `${c.fn}(${show(args)})`;
+      throws(() => api[c.fn](...args), 'INVALID_ARGUMENT', what);
+      try {
+        api[c.fn](...args);
+      } catch (e) {
+        check(e.message.includes(`\`${c.param}\``), () => `${what()}: the message names ${c.param}: ${e.message}`);
+      }
+    }
+    for (const c of v.arguments.returns) {
+      const got = api[c.fn](...c.args);
+      const type = got === null ? 'null' : Array.isArray(got) ? 'array' : typeof got;
+      check(type === c.type && (c.length === undefined || got.length === c.length),
+        () => `${c.fn}(${show(c.args)}) returns ${type} ${show(got)}, want ${c.type}`);
+    }
+  }));
+
   return results;
 }
 
 /** The vector files every backend runs. */
-export const VECTOR_FILES = ['content', 'keys', 'scores', 'retry', 'model', 'bandit'];
+export const VECTOR_FILES = ['content', 'keys', 'scores', 'retry', 'model', 'bandit', 'arguments'];
