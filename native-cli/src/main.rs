@@ -94,11 +94,25 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// A usage error's usage line lists the global flags set through the
+/// environment (`REDIS_URL`, `REDIS_PREFIX`, … on Railway) as if the user had
+/// typed them, even for pure commands. The same command line parsed with the
+/// environment ignored gives the same error with the usage the user typed;
+/// an error that comes from an environment value itself is kept as it is.
+fn without_env_in_usage(e: clap::Error) -> clap::Error {
+    use clap::CommandFactory;
+    let bare = cli::Cli::command().mut_args(|a| a.env(None));
+    match bare.try_get_matches_from(std::env::args_os()) {
+        Err(again) if again.kind() == e.kind() => again,
+        _ => e,
+    }
+}
+
 /// Parses the command line; with `--json`, a usage error is printed as a
 /// JSON error (code `USAGE`, exit 2) like every other error.
 fn parse() -> Result<cli::Cli, ExitCode> {
     use clap::error::ErrorKind;
-    match cli::Cli::try_parse() {
+    match cli::Cli::try_parse().map_err(without_env_in_usage) {
         Ok(cli) => Ok(cli),
         Err(e)
             if std::env::args_os().any(|a| a == "--json")

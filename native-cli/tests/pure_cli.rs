@@ -249,3 +249,37 @@ fn bad_input_exits_2_with_a_named_error() {
     assert_eq!(run(&["score"], None).status.code(), Some(2));
     assert_eq!(run(&["no-such-command"], None).status.code(), Some(2));
 }
+
+#[test]
+fn usage_lines_show_what_was_typed_not_the_environment() {
+    // On Railway REDIS_URL, REDIS_PREFIX, … are set for every command; a usage
+    // error of a pure command must not list them as if they were typed.
+    let out = Command::new(env!("CARGO_BIN_EXE_xbot-redis"))
+        .arg("score")
+        .env("REDIS_URL", "redis://127.0.0.1:1")
+        .env("REDIS_PREFIX", "stg:")
+        .env("XBOT_REDIS_WAIT_REPLICAS", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("Usage: xbot-redis score <--priority <PRIORITY>|--decode <DECODE>>"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("--redis-url") && !stderr.contains("--prefix"),
+        "{stderr}"
+    );
+    // An error in an environment value itself still names it.
+    let out = Command::new(env!("CARGO_BIN_EXE_xbot-redis"))
+        .args(["score", "--decode", "1"])
+        .env("XBOT_REDIS_WAIT_REPLICAS", "many")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--wait-replicas") && stderr.contains("many"),
+        "{stderr}"
+    );
+}
