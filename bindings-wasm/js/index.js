@@ -6,6 +6,17 @@ import * as raw from './xbot_redis.js';
 export * from './xbot_redis.js';
 export { default } from './xbot_redis.js';
 
+/** `text.toLowerCase().replace(/\s+/g, ' ').trim()`, exactly as JavaScript does it. */
+export function normalizeContent(text) {
+  // A string goes the one-step way; anything else gets the core's INVALID_ARGUMENT.
+  return typeof text === 'string' ? raw.normalizeContentStr(text) : raw.normalizeContent(text);
+}
+
+/** Lowercase hex SHA-256 of the UTF-8 bytes of `normalizeContent(text)`. */
+export function contentHash(text) {
+  return typeof text === 'string' ? raw.contentHashStr(text) : raw.contentHash(text);
+}
+
 const encoder = new TextEncoder();
 let scratch = new Uint8Array(1 << 16);
 

@@ -58,6 +58,20 @@ pub fn normalize_content(
     Ok(api::normalize_content(&string("text", text)?))
 }
 
+/// `normalizeContent` for a value already known to be a string: the
+/// package's `normalizeContent` calls this after its `typeof` check (wasm-bindgen
+/// passes a `&str` in one step; a `JsValue` costs a second boundary crossing).
+#[wasm_bindgen(js_name = normalizeContentStr)]
+pub fn normalize_content_str(text: &str) -> String {
+    api::normalize_content(text)
+}
+
+/// `contentHash` for a value already known to be a string (see `normalizeContentStr`).
+#[wasm_bindgen(js_name = contentHashStr)]
+pub fn content_hash_str(text: &str) -> String {
+    api::content_hash(text)
+}
+
 /// Lowercase hex SHA-256 of the UTF-8 bytes of `normalizeContent(text)`.
 #[wasm_bindgen(js_name = contentHash)]
 pub fn content_hash(
