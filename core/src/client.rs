@@ -8,7 +8,7 @@
 use crate::content::{dedup_keys, normalize, sha256_hex};
 use crate::error::{exact_uint, num, Error, Result};
 use crate::keys::{build_key, BuiltKey, KeyContext, Params};
-use crate::queue::{check_id_and_type, Priority, QueueItem, QueueName, MAX_ITEM_BYTES, MAX_STALLS};
+use crate::queue::{check_id_and_type, Priority, QueueName, MAX_ITEM_BYTES, MAX_STALLS};
 use crate::ratelimit::{window, Limiter};
 use crate::time::{iso_string, time_bucket, Bucket};
 use serde::Serialize;
@@ -116,29 +116,14 @@ fn not_before(v: Option<f64>) -> Result<u64> {
     }
 }
 
-/// The validated item of a push, created now (`now_ms`).
+/// The validated item of a push, created now (`now_ms`): the runner's path.
 pub fn prepare_push(
     queue: QueueName,
     data: Value,
     req: &PushRequest,
     now_ms: f64,
 ) -> Result<PreparedPush> {
-    let priority = match req.priority {
-        Some(p) => Priority::from_f64(p)?,
-        None => queue.default_priority(),
-    };
-    let not_before_ms = not_before(req.not_before_ms)?;
-    let kind = req.kind.unwrap_or(default_type(queue));
-    let mut item = QueueItem::new(req.id, kind, data, priority, now_ms)?;
-    if not_before_ms > 0 {
-        item.not_before = Some(iso_string(not_before_ms as f64)?);
-    }
-    Ok(PreparedPush {
-        id: item.id.clone(),
-        item: item.to_json()?,
-        priority: priority.get(),
-        not_before_ms,
-    })
+    envelope(queue, &data.to_string(), req, now_ms)
 }
 
 /// As [`prepare_push`], with `data` given as JSON text (JavaScript's
@@ -165,6 +150,14 @@ pub fn prepare_push_json(
         what: "queue item data",
         reason: e.to_string(),
     })?;
+    envelope(queue, json, req, now_ms)
+}
+
+/// The stored item around `data` (valid JSON text), every other field
+/// validated. The envelope is `QueueItem::to_json`'s, field for field; the id
+/// and type are tokens (letters, digits, `_-.:@`) and the times ISO-8601, so
+/// none needs escaping (a unit test reads it back as a `QueueItem`).
+fn envelope(queue: QueueName, data: &str, req: &PushRequest, now_ms: f64) -> Result<PreparedPush> {
     let priority = match req.priority {
         Some(p) => Priority::from_f64(p)?,
         None => queue.default_priority(),
@@ -172,16 +165,13 @@ pub fn prepare_push_json(
     let not_before_ms = not_before(req.not_before_ms)?;
     let kind = req.kind.unwrap_or(default_type(queue));
     check_id_and_type(req.id, kind)?;
-    // The envelope `QueueItem::to_json` writes, field for field; the id and
-    // type are tokens (letters, digits, `_-.:@`) and the times ISO-8601, so
-    // none needs escaping (the unit test compares both paths).
     let created = iso_string(now_ms)?;
     let scheduled = match not_before_ms {
         0 => String::new(),
         ms => format!(",\"notBefore\":\"{}\"", iso_string(ms as f64)?),
     };
     let item = format!(
-        "{{\"id\":\"{}\",\"type\":\"{kind}\",\"data\":{json},\"priority\":{},\"createdAt\":\"{created}\",\"retryCount\":0{scheduled}}}",
+        "{{\"id\":\"{}\",\"type\":\"{kind}\",\"data\":{data},\"priority\":{},\"createdAt\":\"{created}\",\"retryCount\":0{scheduled}}}",
         req.id,
         priority.get()
     );
@@ -339,6 +329,7 @@ pub fn dedup_marker(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::queue::QueueItem;
 
     fn ctx() -> KeyContext {
         KeyContext::resolve(Some("prod:"), None).unwrap()
@@ -367,6 +358,17 @@ mod tests {
             r#"{"id":"a-1","type":"post","data":{"text":"hi"},"priority":70,"createdAt":"2026-11-27T18:00:00.000Z","retryCount":0,"notBefore":"2026-11-27T18:01:00.000Z"}"#
         );
         assert_eq!((p.priority, p.not_before_ms), (70, 1_795_802_460_000));
+        // The same bytes as the item type writes itself (the reader's model).
+        let mut item = QueueItem::new(
+            "a-1",
+            "post",
+            serde_json::json!({"text": "hi"}),
+            Priority::new(70).unwrap(),
+            1_795_802_400_000.0,
+        )
+        .unwrap();
+        item.not_before = Some(iso_string(1_795_802_460_000.0).unwrap());
+        assert_eq!(p.item, item.to_json().unwrap());
         let defaults = PushRequest {
             id: "b",
             ..Default::default()
