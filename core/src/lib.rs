@@ -6,6 +6,7 @@
 //! - [`args`]: object-valued JS arguments, read alike by both bindings.
 //! - [`client`]: what a client computes before each Redis call (items, keys, leases).
 //! - [`keys`]: prefixes, environments, the key catalog, build and classify.
+//! - [`legacy`]: the bot's legacy Redis layout, its conversions and dedup variant A.
 //! - [`content`]: JS-exact normalization, SHA-256, dedup keys.
 //! - [`jsonl`]: the CLI's `hash` JSON Lines protocol, one line at a time.
 //! - [`queue`]: items, scores, retry policy.
@@ -23,6 +24,7 @@ pub mod effects;
 mod error;
 pub mod jsonl;
 pub mod keys;
+pub mod legacy;
 pub mod model;
 pub mod queue;
 pub mod ratelimit;

@@ -304,6 +304,22 @@ pub static FAMILIES: &[Family] = &[
         "Tie-break sequence for items enqueued in the same millisecond"
     ),
     family!(
+        "queue.migrated",
+        "queue:{{{queue}}}:migrated",
+        [QUEUE[0]],
+        Hash,
+        Ttl::None,
+        "Migration ledger of a queue: identity of each legacy member copied in -> item id (xbot-redis migrate)"
+    ),
+    family!(
+        "migrate.ledger",
+        "migrate:ledger",
+        [],
+        Hash,
+        Ttl::None,
+        "Migration ledger of copied legacy keys (caches, counters): legacy key -> our key"
+    ),
+    family!(
         "lock.posting_in_progress",
         "lock:{{posting_in_progress}}",
         [],

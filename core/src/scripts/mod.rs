@@ -50,6 +50,7 @@ macro_rules! script {
 pub static SCRIPTS: &[LuaScript] = &[
     script!("queue_push", 7, tail "queue_push_common.lua"),
     script!("queue_push_many", 7, tail "queue_push_common.lua"),
+    script!("migrate_push", 8, tail "queue_push_common.lua"),
     script!("queue_reserve", 7, false),
     script!("queue_ack", 7, false),
     script!("queue_fail", 7, false),

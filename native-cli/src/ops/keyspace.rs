@@ -3,12 +3,13 @@
 //! never KEYS, which blocks Redis for the whole walk.
 
 use crate::error::{OpError, OpResult};
-use crate::redis::Redis;
+use crate::redis::{Node, Redis};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use xbot_core::keys::{classify_key, Family, Prefix, TtlClass};
+use xbot_core::legacy::classify_legacy;
 
 /// Keys per SCAN call (a hint to Redis) and per pipeline.
 const BATCH: usize = 500;
@@ -38,13 +39,16 @@ pub struct Audit {
     pub prefix: String,
     pub scanned: u64,
     pub families: BTreeMap<&'static str, FamilyReport>,
+    /// Keys under the prefix that the bot's legacy code wrote, per legacy
+    /// family (`xbot-redis migrate plan` tells what to do with them).
+    pub legacy: BTreeMap<&'static str, u64>,
     pub unknown_keys: u64,
     pub examples_unknown: Vec<String>,
-    /// Total keys that need attention (unknown, missing TTL, wrong type).
+    /// Total keys that need attention (unknown, legacy, missing TTL, wrong type).
     pub problems: u64,
 }
 
-fn spinner(what: &str) -> ProgressBar {
+pub(crate) fn spinner(what: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
@@ -57,38 +61,32 @@ fn spinner(what: &str) -> ProgressBar {
     bar
 }
 
-/// SCANs `pattern` and hands each batch of keys to `f`.
-async fn scan<F>(redis: &Redis, pattern: &str, mut f: F) -> OpResult<()>
+/// SCANs `pattern` on every node (the one Redis, or each master of a
+/// Cluster in turn) and hands each batch of keys, with its node, to `f`. A
+/// node that fails is an error: a walk that skipped it would be silently
+/// incomplete.
+pub(crate) async fn scan<F>(redis: &Redis, pattern: &str, mut f: F) -> OpResult<()>
 where
-    F: AsyncFnMut(Vec<String>) -> OpResult<()>,
+    F: AsyncFnMut(&Node, Vec<String>) -> OpResult<()>,
 {
-    let mut conn = redis.conn.clone();
-    let mut cursor: u64 = 0;
-    loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(pattern)
-            .arg("COUNT")
-            .arg(BATCH)
-            .query_async(&mut conn)
-            .await
-            .map_err(|source| OpError::Redis {
-                what: format!("SCAN {pattern}"),
-                source,
-            })?;
-        if !keys.is_empty() {
-            f(keys).await?;
+    for node in redis.nodes().await? {
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys) = redis.node_scan(&node, cursor, pattern, BATCH).await?;
+            if !keys.is_empty() {
+                f(&node, keys).await?;
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
         }
-        if next == 0 {
-            return Ok(());
-        }
-        cursor = next;
     }
+    Ok(())
 }
 
 /// Escapes glob characters so a prefix matches literally in SCAN MATCH.
-fn glob_escape(s: &str) -> String {
+pub(crate) fn glob_escape(s: &str) -> String {
     s.chars()
         .flat_map(|c| {
             if "*?[]\\".contains(c) {
@@ -101,48 +99,63 @@ fn glob_escape(s: &str) -> String {
 }
 
 pub async fn audit(redis: &Redis) -> OpResult<Audit> {
-    if redis.is_cluster() {
-        return Err(OpError::NotOnCluster { what: "audit" });
-    }
     let prefix = redis.ctx.prefix.clone();
+    // Keys under our prefix that the bot's old code wrote there
+    // (`<prefix>xbot:lock:posting`, `<prefix>openai_cost:<date>`, ...).
+    let legacy_prefixes = [prefix.clone()];
     let mut report = Audit {
         prefix: prefix.as_str().into(),
         ..Audit::default()
     };
     let bar = spinner("auditing");
-    let mut conn = redis.conn.clone();
     scan(
         redis,
         &format!("{}*", glob_escape(prefix.as_str())),
-        async |keys: Vec<String>| {
-            // One round trip per batch for every key's type and TTL.
+        async |node: &Node, keys: Vec<String>| {
+            let classified: Vec<_> = keys.iter().map(|k| classify_key(k, Some(&prefix))).collect();
+            // One round trip per batch for every key's type and TTL, and the
+            // memory of the keys still needed for a family's sample.
             let mut pipe = redis::pipe();
-            for k in &keys {
+            let mut sampled = Vec::new();
+            let mut wanted: BTreeMap<&'static str, u64> = BTreeMap::new();
+            for (k, c) in keys.iter().zip(&classified) {
                 pipe.cmd("TYPE").arg(k).cmd("PTTL").arg(k);
+                let sample = c.as_ref().is_some_and(|c| {
+                    let have = report.families.get(c.family).map_or(0, |r| r.sampled);
+                    let n = wanted.entry(c.family).or_default();
+                    *n += 1;
+                    have + *n <= MEMORY_SAMPLES as u64
+                });
+                if sample {
+                    pipe.cmd("MEMORY").arg("USAGE").arg(k);
+                }
+                sampled.push(sample);
             }
-            let replies: Vec<redis::Value> =
-                pipe.query_async(&mut conn)
-                    .await
-                    .map_err(|source| OpError::Redis {
-                        what: "TYPE/PTTL batch".into(),
-                        source,
-                    })?;
-            for (i, key) in keys.iter().enumerate() {
+            let replies = redis.node_pipeline(node, &pipe).await?;
+            let mut replies = replies.into_iter();
+            for ((key, c), sample) in keys.iter().zip(classified).zip(sampled) {
+                let (kind, pttl) = (replies.next(), replies.next());
+                let bytes = if sample { replies.next() } else { None };
                 report.scanned += 1;
-                let Some(c) = classify_key(key, Some(&prefix)) else {
-                    report.unknown_keys += 1;
-                    if report.examples_unknown.len() < EXAMPLES {
-                        report.examples_unknown.push(key.clone());
+                let Some(c) = c else {
+                    match classify_legacy(key, &legacy_prefixes) {
+                        Some(l) => *report.legacy.entry(l.family.name).or_default() += 1,
+                        None => {
+                            report.unknown_keys += 1;
+                            if report.examples_unknown.len() < EXAMPLES {
+                                report.examples_unknown.push(key.clone());
+                            }
+                        }
                     }
                     continue;
                 };
                 let family = Family::get(c.family).expect("classified families exist");
-                let kind = match &replies[2 * i] {
-                    redis::Value::SimpleString(s) => s.clone(),
+                let kind = match kind {
+                    Some(redis::Value::SimpleString(s)) => s,
                     other => format!("{other:?}"),
                 };
-                let pttl = match replies[2 * i + 1] {
-                    redis::Value::Int(n) => n,
+                let pttl = match pttl {
+                    Some(redis::Value::Int(n)) => n,
                     _ => -2,
                 };
                 let r = report.families.entry(c.family).or_default();
@@ -159,18 +172,9 @@ pub async fn audit(redis: &Redis) -> OpResult<Audit> {
                         r.examples_missing_ttl.push(key.clone());
                     }
                 }
-                if r.sampled < MEMORY_SAMPLES as u64 {
-                    let bytes: Option<u64> = redis::cmd("MEMORY")
-                        .arg("USAGE")
-                        .arg(key)
-                        .query_async(&mut conn)
-                        .await
-                        .ok()
-                        .flatten();
-                    if let Some(b) = bytes {
-                        r.sampled += 1;
-                        r.estimated_bytes += b;
-                    }
+                if let Some(redis::Value::Int(b)) = bytes {
+                    r.sampled += 1;
+                    r.estimated_bytes += b as u64;
                 }
             }
             bar.inc(keys.len() as u64);
@@ -185,6 +189,7 @@ pub async fn audit(redis: &Redis) -> OpResult<Audit> {
         }
     }
     report.problems = report.unknown_keys
+        + report.legacy.values().sum::<u64>()
         + report
             .families
             .values()
@@ -250,9 +255,6 @@ pub async fn cleanup(
     allow_production: bool,
 ) -> OpResult<Cleanup> {
     check_cleanup_pattern(pattern, allow_production)?;
-    if redis.is_cluster() {
-        return Err(OpError::NotOnCluster { what: "cleanup" });
-    }
     let mut report = Cleanup {
         pattern: pattern.into(),
         executed: execute,
@@ -265,8 +267,7 @@ pub async fn cleanup(
     } else {
         "matching (dry run)"
     });
-    let mut conn = redis.conn.clone();
-    scan(redis, pattern, async |keys: Vec<String>| {
+    scan(redis, pattern, async |node: &Node, keys: Vec<String>| {
         report.matched += keys.len() as u64;
         for k in keys
             .iter()
@@ -275,15 +276,23 @@ pub async fn cleanup(
             report.examples.push(k.clone());
         }
         if execute {
-            let n: u64 = redis::cmd("UNLINK")
-                .arg(&keys)
-                .query_async(&mut conn)
-                .await
-                .map_err(|source| OpError::Redis {
-                    what: "UNLINK batch".into(),
-                    source,
-                })?;
-            report.deleted += n;
+            // One UNLINK per key: on a Cluster the keys of one node span
+            // many slots, and a multi-key command must stay in one slot.
+            let mut pipe = redis::pipe();
+            for k in &keys {
+                pipe.cmd("UNLINK").arg(k);
+            }
+            for reply in redis.node_pipeline(node, &pipe).await? {
+                match reply {
+                    redis::Value::Int(n) => report.deleted += n as u64,
+                    other => {
+                        other.extract_error().map_err(|source| OpError::Redis {
+                            what: "UNLINK batch".into(),
+                            source,
+                        })?;
+                    }
+                }
+            }
         }
         bar.inc(keys.len() as u64);
         Ok(())

@@ -102,6 +102,64 @@ impl Endpoints {
     }
 }
 
+/// A node that holds keys: the one Redis, or a Cluster master.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    Single,
+    Master { host: String, port: u16 },
+}
+
+impl std::fmt::Display for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Node::Single => f.write_str("redis"),
+            Node::Master { host, port } => write!(f, "master {host}:{port}"),
+        }
+    }
+}
+
+/// The masters of `CLUSTER NODES` output, in address order.
+fn parse_masters(text: &str) -> OpResult<Vec<Node>> {
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (Some(addr), Some(flags)) = (fields.get(1), fields.get(2)) else {
+            continue;
+        };
+        let flags: Vec<&str> = flags.split(',').collect();
+        if !flags.contains(&"master") {
+            continue;
+        }
+        // `ip:port@cport[,hostname]`
+        let hostport = addr.split(['@', ',']).next().unwrap_or("");
+        let Some((host, port)) = hostport.rsplit_once(':') else {
+            continue;
+        };
+        if flags.iter().any(|f| matches!(*f, "fail" | "fail?" | "noaddr" | "handshake")) {
+            return Err(OpError::Config(format!(
+                "cluster master {hostport} is {}: a walk of the keyspace would miss its keys; retry once the cluster is healthy",
+                flags.join(",")
+            )));
+        }
+        // A master that owns no slots (all fields past the 8th are slot ranges) holds no keys.
+        if fields.len() <= 8 {
+            continue;
+        }
+        let port = port
+            .parse()
+            .map_err(|_| OpError::Config(format!("CLUSTER NODES: bad address {hostport}")))?;
+        out.push(Node::Master {
+            host: host.to_string(),
+            port,
+        });
+    }
+    out.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+    if out.is_empty() {
+        return Err(OpError::Config("CLUSTER NODES lists no master with slots".into()));
+    }
+    Ok(out)
+}
+
 /// Connections (reconnecting in the background) plus the loaded scripts.
 #[derive(Clone)]
 pub struct Redis {
@@ -300,6 +358,72 @@ impl Redis {
         T::from_redis_value(result).map_err(|e| redis_err(e.into()))
     }
 
+    /// The nodes that hold keys: the one Redis, or every master of a
+    /// Cluster (from `CLUSTER NODES`; a master marked failed is an error —
+    /// walking the others would leave a silent gap).
+    pub async fn nodes(&self) -> OpResult<Vec<Node>> {
+        let Conn::Cluster(mut c) = self.conn.clone() else {
+            return Ok(vec![Node::Single]);
+        };
+        let text: String = redis::cmd("CLUSTER")
+            .arg("NODES")
+            .query_async(&mut c)
+            .await
+            .map_err(|source| OpError::Redis {
+                what: "CLUSTER NODES".into(),
+                source,
+            })?;
+        parse_masters(&text)
+    }
+
+    /// Sends `pipe` to `node` (on a Cluster, to that master by address).
+    pub async fn node_pipeline(&self, node: &Node, pipe: &Pipeline) -> OpResult<Vec<Value>> {
+        let n = pipe.len();
+        let replies = match (node, self.conn.clone()) {
+            (Node::Single, mut c) => c.req_packed_commands(pipe, 0, n).await,
+            (Node::Master { host, port }, Conn::Cluster(mut c)) => {
+                use redis::cluster_routing::SingleNodeRoutingInfo;
+                let route = SingleNodeRoutingInfo::ByAddress {
+                    host: host.clone(),
+                    port: *port,
+                };
+                c.route_pipeline(pipe.clone(), 0, n, route).await
+            }
+            (Node::Master { .. }, Conn::Single(_)) => unreachable!("masters come from a Cluster"),
+        };
+        replies.map_err(|source| OpError::Redis {
+            what: format!("pipeline on {node}"),
+            source,
+        })
+    }
+
+    /// One SCAN step on `node`: the next cursor and a batch of keys.
+    pub async fn node_scan(
+        &self,
+        node: &Node,
+        cursor: u64,
+        pattern: &str,
+        count: usize,
+    ) -> OpResult<(u64, Vec<String>)> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(count);
+        let reply = self.node_pipeline(node, &pipe).await?.pop();
+        let reply = reply.unwrap_or(Value::Nil);
+        let reply = reply.extract_error().map_err(|source| OpError::Redis {
+            what: format!("SCAN on {node}"),
+            source,
+        })?;
+        redis::from_redis_value(reply).map_err(|e| OpError::Redis {
+            what: format!("SCAN on {node}"),
+            source: e.into(),
+        })
+    }
+
     /// Runs a protocol script by name (EVALSHA, loading it on NOSCRIPT).
     pub async fn script<T: redis::FromRedisValue>(
         &self,
@@ -385,4 +509,28 @@ async fn open_conn(url: &str, ca_pem: Option<&[u8]>) -> OpResult<Conn> {
         .await
         .map_err(connect_err)?;
     Ok(Conn::Single(conn))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masters_of_cluster_nodes() {
+        let text = "\
+a1 127.0.0.1:7001@17001 myself,master - 0 0 1 connected 0-5460
+b2 127.0.0.1:7002@17002,host-b master - 0 0 2 connected 5461-10922
+c3 127.0.0.1:7003@17003 master - 0 0 3 connected 10923-16383
+d4 127.0.0.1:7004@17004 slave a1 0 0 1 connected
+e5 127.0.0.1:7005@17005 master - 0 0 0 connected
+";
+        let got = parse_masters(text).unwrap();
+        assert_eq!(
+            got.iter().map(Node::to_string).collect::<Vec<_>>(),
+            ["master 127.0.0.1:7001", "master 127.0.0.1:7002", "master 127.0.0.1:7003"]
+        );
+        let failed = text.replace("b2 127.0.0.1:7002@17002,host-b master", "b2 127.0.0.1:7002@17002 master,fail");
+        let err = parse_masters(&failed).unwrap_err().to_string();
+        assert!(err.contains("127.0.0.1:7002") && err.contains("fail"), "{err}");
+    }
 }

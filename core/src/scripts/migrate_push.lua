@@ -1,0 +1,65 @@
+-- migrate_push: copy up to 500 legacy queue members into a queue, each exactly
+-- once across runs: the queue's migration ledger and the item are written in
+-- the same call, so a migration killed at any point and run again neither
+-- loses nor repeats an item (even one the worker already consumed).
+--
+-- KEYS[1] ready  KEYS[2] items  KEYS[3] meta  KEYS[4] inflight  KEYS[5] delayed
+-- KEYS[6] dead   KEYS[7] seq    (see queue_push.lua)
+-- KEYS[8] ledger hash  item id -> epoch ms it was migrated
+-- ARGV[1] capacity (ready + delayed + in-flight), then per item five values:
+-- id, item JSON, priority 0-100, enqueued-at epoch ms (the legacy creation
+-- time: FIFO order among migrated items), tie-break 0-15 (the caller numbers
+-- items of the same priority and millisecond)
+--
+-- Returns one reply per item: 1 added, 0 migrated before (in the ledger),
+-- 2 an item with this id is already queued (recorded, nothing changed),
+-- -1 full (not recorded: a later run adds it once there is room).
+local invalid, open, add, close -- defined by queue_push_common.lua (only invalid is used)
+
+local function main()
+  local capacity = tonumber(ARGV[1])
+  if capacity == nil or capacity < 1 then return redis.error_reply('ERR migrate_push: bad capacity') end
+  local n = (#ARGV - 1) / 5
+  if n < 1 or n > 500 or n % 1 ~= 0 then
+    return redis.error_reply('ERR migrate_push: ARGV must be the capacity, then 1-500 groups of id, item, priority, enqueued-at, tie-break')
+  end
+  for i = 0, n - 1 do
+    local b = 2 + i * 5
+    local bad = invalid(ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), 0)
+    local seq = tonumber(ARGV[b + 4])
+    if not bad and (tonumber(ARGV[b + 3]) == nil or seq == nil or seq < 0 or seq > 15 or seq % 1 ~= 0) then
+      bad = 'bad enqueued-at or tie-break'
+    end
+    if bad then return redis.error_reply('ERR migrate_push: item ' .. (i + 1) .. ': ' .. bad) end
+  end
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local size = redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[5]) + redis.call('ZCARD', KEYS[4])
+  local out = {}
+  for i = 0, n - 1 do
+    local b = 2 + i * 5
+    local id = ARGV[b]
+    if redis.call('HEXISTS', KEYS[8], id) == 1 then
+      out[i + 1] = 0
+    elseif redis.call('HSETNX', KEYS[2], id, ARGV[b + 1]) == 0 then
+      redis.call('HSET', KEYS[8], id, now)
+      out[i + 1] = 2
+    elseif size >= capacity then
+      redis.call('HDEL', KEYS[2], id)
+      out[i + 1] = -1
+    else
+      size = size + 1
+      local priority = tonumber(ARGV[b + 2])
+      -- The score queue_push gives an item enqueued at the legacy time
+      -- (clamped to [2024-01-01, now]), with the caller's tie-break.
+      local at = math.max(1704067200000, math.min(tonumber(ARGV[b + 3]), now))
+      local score = priority * 70368744177664 + (4398046511103 - (at - 1704067200000)) * 16 + (15 - tonumber(ARGV[b + 4]))
+      redis.call('HSET', KEYS[3], id .. ':p', priority)
+      redis.call('ZADD', KEYS[1], score, id)
+      redis.call('HSET', KEYS[8], id, now)
+      out[i + 1] = 1
+    end
+  end
+  return out
+end
+
