@@ -58,6 +58,24 @@ pub fn content_hash(text: Unknown) -> Result<String, &'static str> {
     Ok(api::content_hash(&self::text("text", text)?.0))
 }
 
+/// The bot's legacy dedup normalization (variant A):
+/// `text.toLowerCase().replace(/[^\w\s]/g, '').replace(/\s+/g, ' ').trim()`.
+#[napi(ts_args_type = "text: string")]
+pub fn legacy_normalize(text: Unknown) -> Result<String, &'static str> {
+    Ok(xbot_core::legacy::legacy_normalize(
+        &self::text("text", text)?.0,
+    ))
+}
+
+/// SHA-256 hex of `legacyNormalize(text)`: the hash in the bot's legacy
+/// dedup markers `content_hash:<hex>` (unprefixed).
+#[napi(ts_args_type = "text: string")]
+pub fn legacy_content_hash(text: Unknown) -> Result<String, &'static str> {
+    Ok(xbot_core::legacy::legacy_content_hash(
+        &self::text("text", text)?.0,
+    ))
+}
+
 /// `contentHash` for many texts in one call.
 #[napi(ts_args_type = "texts: string[]")]
 pub fn content_hash_batch(texts: Unknown) -> Result<Vec<String>, &'static str> {

@@ -72,6 +72,26 @@ pub fn content_hash_str(text: &str) -> String {
     api::content_hash(text)
 }
 
+/// The bot's legacy dedup normalization (variant A):
+/// `text.toLowerCase().replace(/[^\w\s]/g, '').replace(/\s+/g, ' ').trim()`.
+#[wasm_bindgen(js_name = legacyNormalize)]
+pub fn legacy_normalize(
+    #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+) -> Result<String, JsValue> {
+    Ok(xbot_core::legacy::legacy_normalize(&string("text", text)?))
+}
+
+/// SHA-256 hex of `legacyNormalize(text)`: the hash in the bot's legacy
+/// dedup markers `content_hash:<hex>` (unprefixed).
+#[wasm_bindgen(js_name = legacyContentHash)]
+pub fn legacy_content_hash(
+    #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+) -> Result<String, JsValue> {
+    Ok(xbot_core::legacy::legacy_content_hash(&string(
+        "text", text,
+    )?))
+}
+
 /// Lowercase hex SHA-256 of the UTF-8 bytes of `normalizeContent(text)`.
 #[wasm_bindgen(js_name = contentHash)]
 pub fn content_hash(

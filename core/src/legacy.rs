@@ -655,6 +655,26 @@ pub fn legacy_lock_key(prefix: &Prefix) -> String {
     format!("{}xbot:lock:posting", prefix.as_str())
 }
 
+/// The cut-over compatibility setting (`XBOT_LEGACY_COMPAT` in the runner,
+/// `legacy` in the TS client): `None`/empty is on with the default prefixes
+/// (`prod:`, `app:`), `off` (or `0`, `false`) is off, else a comma-separated
+/// list of the prefixes the bot's posting lock may live under. On, a dedup
+/// check also reads the bot's variant-A marker and `posting_in_progress`
+/// waits for the bot's posting lock.
+pub fn parse_compat(value: Option<&str>) -> crate::Result<Option<Vec<Prefix>>> {
+    let v = value.map(str::trim).unwrap_or("");
+    if v.is_empty() {
+        return Ok(Some(default_legacy_prefixes()));
+    }
+    if matches!(v, "off" | "0" | "false") {
+        return Ok(None);
+    }
+    v.split(',')
+        .map(|p| Prefix::parse(p.trim()))
+        .collect::<crate::Result<Vec<_>>>()
+        .map(Some)
+}
+
 // ---------------------------------------------------------------------------
 // Queue members.
 
@@ -739,6 +759,19 @@ pub struct MigratedItem {
     pub identity: String,
     /// The item JSON as stored (`createdAt` is the legacy time).
     pub item: String,
+}
+
+impl MigratedItem {
+    /// The same item created at `created_ms` with `priority` (the earliest
+    /// copy's time and the best copy's priority, when copies collapse).
+    pub fn restamp(&mut self, created_ms: i64, priority: u8) -> Result<(), Skip> {
+        if (created_ms, priority) != (self.created_ms, self.priority) {
+            self.item = envelope(&self.id, &self.kind, &self.data, priority, created_ms)?;
+            self.created_ms = created_ms;
+            self.priority = priority;
+        }
+        Ok(())
+    }
 }
 
 /// The priority of a migrated sync or audit item: legacy priority 0-10 (the

@@ -32,6 +32,27 @@ fn ctx(opts: &Value) -> Result<keys::KeyContext, xbot_core::Error> {
     keys::KeyContext::resolve(opts["prefix"].as_str(), opts["env"].as_str())
 }
 
+/// The bot's dedup normalization (variant A), against its JavaScript run in Node.
+#[test]
+fn legacy_dedup_vectors() {
+    let v = load("legacy.json");
+    let all = cases(&v, "cases");
+    assert!(all.len() > 60);
+    for c in all {
+        let input = c["input"].as_str().unwrap();
+        assert_eq!(
+            xbot_core::legacy::legacy_normalize(input),
+            c["normalized"].as_str().unwrap(),
+            "legacyNormalize({input:?})"
+        );
+        assert_eq!(
+            xbot_core::legacy::legacy_content_hash(input),
+            c["sha256"].as_str().unwrap(),
+            "legacyContentHash({input:?})"
+        );
+    }
+}
+
 #[test]
 fn content_vectors() {
     let v = load("content.json");

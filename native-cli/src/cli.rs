@@ -126,6 +126,11 @@ pub enum Command {
         #[command(subcommand)]
         command: DedupCommand,
     },
+    /// Move the bot's legacy keys (shared/spec/legacy-keys.md) into this layout: `plan`, then `run`.
+    Migrate {
+        #[command(subcommand)]
+        command: MigrateCommand,
+    },
     /// SCAN every key under the prefix: counts and memory per family, unknown keys, missing TTLs, wrong types.
     Audit {
         /// Exit 1 when anything needs attention.
@@ -195,6 +200,36 @@ pub struct ScoreArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// Read-only inventory of the legacy keys: per pattern the keys, memory, TTLs, what `run` does, and problems.
+    Plan {
+        #[command(flatten)]
+        legacy: LegacyPrefixes,
+    },
+    /// Copy legacy queues, caches and the posting count (dry run unless --execute); idempotent and resumable.
+    Run {
+        #[command(flatten)]
+        legacy: LegacyPrefixes,
+        /// Really write (default: count what would be copied).
+        #[arg(long)]
+        execute: bool,
+        /// With --execute: remove legacy queue members and cache keys whose copy is verified.
+        #[arg(long)]
+        delete_legacy: bool,
+        /// Required to write under prod:.
+        #[arg(long = "i-know-this-is-production")]
+        production: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct LegacyPrefixes {
+    /// A prefix the bot's modules wrote under (REDIS_PREFIX); repeatable. Default: prod: and app:.
+    #[arg(long = "legacy-prefix")]
+    pub legacy_prefix: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum BanditCommand {
     /// One Thompson-sampling choice among ARMS (same result as `thompsonSelect`).
     Sample {
@@ -204,6 +239,12 @@ pub enum BanditCommand {
         /// JSON array of arms: `[{"id":"ai","alpha":3,"beta":1}, ...]`.
         #[arg(long)]
         arms: String,
+    },
+    /// Set posteriors from JSON Lines `{"kind","arm","alpha","beta"}` (a file or - for stdin); every line is checked first.
+    Import {
+        /// JSON Lines file, or - for standard input.
+        #[arg(default_value = "-")]
+        file: String,
     },
     /// Apply a reward in [0, 1] to an arm's stored posterior (Redis): α += r, β += 1 − r.
     Update {

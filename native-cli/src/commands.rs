@@ -1,15 +1,15 @@
 //! The subcommands that talk to Redis.
 
 use crate::cli::{
-    BanditCommand, CacheCommand, Command, DedupCommand, Global, LockCommand, QueueCommand,
-    RatelimitCommand, StatsCommand,
+    BanditCommand, CacheCommand, Command, DedupCommand, Global, LockCommand, MigrateCommand,
+    QueueCommand, RatelimitCommand, StatsCommand,
 };
 use serde_json::{json, Value};
 use xbot_core::keys::KeyContext;
 use xbot_core::queue::{Priority, QueueName};
 use xbot_redis::error::{OpError, OpResult};
 use xbot_redis::ops::{
-    bandit, cache, dedup, health, keyspace, lock, now_ms, queue::Queue, ratelimit, stats,
+    bandit, cache, dedup, health, keyspace, lock, migrate, now_ms, queue::Queue, ratelimit, stats,
 };
 use xbot_redis::redis::Redis;
 
@@ -17,13 +17,60 @@ use xbot_redis::redis::Redis;
 pub struct Outcome {
     pub output: Value,
     pub success: bool,
+    /// What a terminal shows instead of pretty JSON (without `--json`).
+    pub human: Option<String>,
 }
 
 fn ok(output: Value) -> OpResult<Outcome> {
     Ok(Outcome {
         output,
         success: true,
+        human: None,
     })
+}
+
+/// The options of `migrate plan|run`, checked before connecting.
+fn migrate_options(command: &MigrateCommand) -> OpResult<(migrate::Options, bool)> {
+    let (legacy, mode, delete_legacy, production) = match command {
+        MigrateCommand::Plan { legacy } => (legacy, migrate::Mode::Plan, false, false),
+        MigrateCommand::Run {
+            legacy,
+            execute,
+            delete_legacy,
+            production,
+        } => (
+            legacy,
+            if *execute {
+                migrate::Mode::Execute
+            } else {
+                migrate::Mode::DryRun
+            },
+            *delete_legacy,
+            *production,
+        ),
+    };
+    let legacy_prefixes = if legacy.legacy_prefix.is_empty() {
+        xbot_core::legacy::default_legacy_prefixes()
+    } else {
+        legacy
+            .legacy_prefix
+            .iter()
+            .map(|p| xbot_core::keys::Prefix::parse(p))
+            .collect::<Result<_, _>>()?
+    };
+    let opts = migrate::Options {
+        mode,
+        legacy_prefixes,
+        delete_legacy,
+        now_ms: now_ms() as i64,
+    };
+    if opts.delete_legacy && opts.mode != migrate::Mode::Execute {
+        return Err(OpError::Config(
+            "--delete-legacy removes legacy keys after a verified copy, so it needs --execute"
+                .into(),
+        ));
+    }
+    Ok((opts, production))
 }
 
 fn queues(name: Option<&str>) -> OpResult<Vec<QueueName>> {
@@ -57,6 +104,9 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
             production,
             ..
         } => keyspace::check_cleanup_pattern(pattern, *production)?,
+        Command::Migrate { command } => {
+            migrate_options(command)?;
+        }
         _ => {}
     }
     if let Command::Worker { drain } = command {
@@ -92,9 +142,36 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
             // With --strict a warning is a failure: `ok` says so too.
             output["ok"] = json!(success);
             output["url"] = json!(xbot_redis::config::redact_url(&g.redis_url));
-            Ok(Outcome { output, success })
+            Ok(Outcome {
+                output,
+                success,
+                human: None,
+            })
         }
         Command::Queue { command } => queue(&redis, command).await,
+        Command::Migrate { command } => {
+            let (opts, production) = migrate_options(&command)?;
+            migrate::check(&opts, &redis.ctx, production)?;
+            let report = migrate::migrate(&redis, &opts).await?;
+            Ok(Outcome {
+                human: Some(migrate::render(&report)),
+                output: serde_json::to_value(&report).expect("serializes"),
+                success: true,
+            })
+        }
+        Command::Bandit {
+            command: BanditCommand::Import { file },
+        } => {
+            let text = if file == "-" {
+                std::io::read_to_string(std::io::stdin())
+            } else {
+                std::fs::read_to_string(&file)
+            }
+            .map_err(|e| OpError::Config(format!("cannot read {file}: {e}")))?;
+            let posteriors = bandit::parse_posteriors(&text, &redis.ctx)?;
+            let n = bandit::import(&redis, &posteriors).await?;
+            ok(json!({ "imported": n, "posteriors": posteriors }))
+        }
         Command::Bandit {
             command:
                 BanditCommand::Update {
@@ -181,6 +258,7 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
             Ok(Outcome {
                 output: serde_json::to_value(a).expect("serializes"),
                 success,
+                human: None,
             })
         }
         Command::Cleanup {
@@ -200,11 +278,13 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
                         Outcome {
                             output: v,
                             success: true,
+                            human: None,
                         }
                     }
                     None => Outcome {
                         output: json!({ "name": name, "acquired": false }),
                         success: false,
+                        human: None,
                     },
                 })
             }
@@ -213,6 +293,7 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
                 Ok(Outcome {
                     output: json!({ "name": name, "released": released }),
                     success: released,
+                    human: None,
                 })
             }
             LockCommand::Extend {
@@ -224,6 +305,7 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
                 Ok(Outcome {
                     output: json!({ "name": name, "extended": extended }),
                     success: extended,
+                    human: None,
                 })
             }
         },
@@ -237,6 +319,7 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
             Ok(Outcome {
                 output: serde_json::to_value(d).expect("serializes"),
                 success,
+                human: None,
             })
         }
         Command::Dedup {
@@ -252,6 +335,7 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
             Ok(Outcome {
                 output: serde_json::to_value(m).expect("serializes"),
                 success,
+                human: None,
             })
         }
         _ => unreachable!("pure commands are dispatched elsewhere"),

@@ -64,6 +64,8 @@ fn run_redis(cli: cli::Cli) -> Result<(), Failure> {
         .map_err(Failure::Op)?;
     let text = if cli.global.json {
         serde_json::to_string(&outcome.output)
+    } else if let Some(human) = outcome.human {
+        Ok(human.trim_end().to_string())
     } else {
         serde_json::to_string_pretty(&outcome.output)
     };

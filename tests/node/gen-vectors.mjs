@@ -28,6 +28,16 @@ const content = inputs.map((input) => {
   return { input, normalized, sha256: ref.sha256(normalized) };
 });
 
+// Variant A (the bot's legacy dedup markers): the same inputs plus punctuation,
+// accents and symbols that \w deletes.
+const legacyInputs = [...inputs, 'Hello, World!', 'a ! b', 'a!!!b', '  --  ', 'snake_case_ok', 'e-mail & co.', 'café',
+  '\u212Aelvin', 'ﬁne ﬂow', 'x\u00a0!\u00a0y', '¡Hola! ¿Qué tal?', 'It’s “quoted”', '100% ✅ done', '#tag @user .,!?',
+  'line1\r\nline2\u2028line3'];
+const legacy = legacyInputs.map((input) => {
+  const normalized = ref.legacyNormalize(input);
+  return { input, normalized, sha256: ref.sha256(normalized) };
+});
+
 const instants = [0, 951782400000, 1704067200000, 1795802400000, 1795890972345, 1709164799999, 4102444800000,
   -1, 253402300799999, -62167219200000];
 const time = instants.map((ms) => ({ ms, ...ref.timeBuckets(ms) }));
@@ -62,7 +72,7 @@ const model = [];
 for (const m of models) for (const features of featureSets) model.push({ model: m, features, score: ref.logisticScore(m, features) });
 
 let stale = 0;
-for (const [name, cases] of Object.entries({ content, time, scores, retry, model })) {
+for (const [name, cases] of Object.entries({ content, legacy, time, scores, retry, model })) {
   const file = join(dir, `${name}.json`);
   const text = JSON.stringify({ note, cases }, null, 1) + '\n';
   if (check) {

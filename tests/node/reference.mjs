@@ -99,3 +99,8 @@ export function randomString(rand, maxLen = 40, loneSurrogates = false) {
   }
   return s;
 }
+
+// The bot's own dedup normalization (variant A of shared/spec/legacy-keys.md),
+// exactly as its JavaScript writes it: `\w` without the `u` flag is ASCII.
+export const legacyNormalize = (t) => t.toLowerCase().replace(/[^\w\s]/g, '').replace(/\s+/g, ' ').trim();
+export const legacyContentHash = (t) => sha256(legacyNormalize(t));

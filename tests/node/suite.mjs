@@ -53,6 +53,15 @@ export function run(api, v) {
     });
   }));
 
+  results.push(group('legacy', (check) => {
+    for (const c of v.legacy.cases) {
+      const n = api.legacyNormalize(c.input);
+      check(n === c.normalized, () => `legacyNormalize(${show(c.input)}) = ${show(n)}, want ${show(c.normalized)}`);
+      const h = api.legacyContentHash(c.input);
+      check(h === c.sha256, () => `legacyContentHash(${show(c.input)}) = ${h}, want ${c.sha256}`);
+    }
+  }));
+
   results.push(group('keys', (check, throws) => {
     for (const c of v.keys.build) {
       const call = () => api.buildKey(c.family, c.params, c.options);
@@ -152,4 +161,4 @@ export function run(api, v) {
 }
 
 /** The vector files every backend runs. */
-export const VECTOR_FILES = ['content', 'keys', 'scores', 'retry', 'model', 'bandit', 'arguments'];
+export const VECTOR_FILES = ['content', 'legacy', 'keys', 'scores', 'retry', 'model', 'bandit', 'arguments'];

@@ -88,3 +88,69 @@ pub async fn select(
     let posteriors = posteriors(redis, kind, arms).await?;
     Ok((bandit::thompson_select(&posteriors, seed)?, posteriors))
 }
+
+/// One arm's posterior as `bandit import` reads it (a JSON Lines row).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Posterior {
+    pub kind: String,
+    pub arm: String,
+    pub alpha: f64,
+    pub beta: f64,
+}
+
+/// Parses posteriors as JSON Lines (blank lines skipped). Every line is
+/// checked before anything is written: a bad line names its number and
+/// nothing is imported.
+pub fn parse_posteriors(
+    text: &str,
+    redis_ctx: &xbot_core::keys::KeyContext,
+) -> OpResult<Vec<Posterior>> {
+    let mut out: Vec<Posterior> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |reason: String| {
+            OpError::Config(format!(
+                "line {}: {reason} (expected {{\"kind\": \"topic|hour|tag\", \"arm\": \"...\", \"alpha\": >0, \"beta\": >0}}); nothing was imported",
+                i + 1
+            ))
+        };
+        let p: Posterior = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
+        xbot_core::client::bandit_keys(&p.kind, &p.arm, redis_ctx)
+            .map_err(|e| bad(e.to_string()))?;
+        for (name, v) in [("alpha", p.alpha), ("beta", p.beta)] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(bad(format!("{name} must be a finite number > 0 (got {v})")));
+            }
+        }
+        if out.iter().any(|q| q.kind == p.kind && q.arm == p.arm) {
+            return Err(bad(format!("{} arm {:?} appears twice", p.kind, p.arm)));
+        }
+        out.push(p);
+    }
+    Ok(out)
+}
+
+/// Sets each arm's α and β together (one MULTI per arm: its two keys share a
+/// hash tag), replacing what was stored.
+pub async fn import(redis: &Redis, posteriors: &[Posterior]) -> OpResult<usize> {
+    let mut conn = redis.conn.clone();
+    for p in posteriors {
+        let (a, b) = keys(redis, &p.kind, &p.arm)?;
+        let () = redis::pipe()
+            .atomic()
+            .set(&a, p.alpha.to_string())
+            .ignore()
+            .set(&b, p.beta.to_string())
+            .ignore()
+            .query_async(&mut conn)
+            .await
+            .map_err(|source| OpError::Redis {
+                what: a.clone(),
+                source,
+            })?;
+    }
+    Ok(posteriors.len())
+}

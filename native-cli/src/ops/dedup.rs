@@ -21,6 +21,20 @@ pub struct Mark {
 pub async fn mark(redis: &Redis, text: &str, holder: &str, family: &str) -> OpResult<Mark> {
     let marker = xbot_core::client::dedup_marker(text, holder, family, &redis.ctx)?;
     let (key, ttl) = (marker.key, marker.ttl_seconds);
+    // During the cut-over a text the old bot posted is still a duplicate:
+    // its marker (variant A, unprefixed) is read, never written.
+    if redis.legacy.is_some() {
+        let legacy = xbot_core::legacy::legacy_dedup_key(text);
+        let held: Option<String> = redis.get(&legacy).await?;
+        if let Some(holder) = held {
+            return Ok(Mark {
+                new: false,
+                key: legacy,
+                sha256: marker.sha256,
+                holder: Some(holder),
+            });
+        }
+    }
     let previous: Option<String> = redis::cmd("SET")
         .arg(&key)
         .arg(holder)

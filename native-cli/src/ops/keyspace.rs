@@ -65,14 +65,14 @@ pub(crate) fn spinner(what: &str) -> ProgressBar {
 /// Cluster in turn) and hands each batch of keys, with its node, to `f`. A
 /// node that fails is an error: a walk that skipped it would be silently
 /// incomplete.
-pub(crate) async fn scan<F>(redis: &Redis, pattern: &str, mut f: F) -> OpResult<()>
+pub(crate) async fn scan<F>(redis: &Redis, pattern: &str, count: usize, mut f: F) -> OpResult<()>
 where
     F: AsyncFnMut(&Node, Vec<String>) -> OpResult<()>,
 {
     for node in redis.nodes().await? {
         let mut cursor: u64 = 0;
         loop {
-            let (next, keys) = redis.node_scan(&node, cursor, pattern, BATCH).await?;
+            let (next, keys) = redis.node_scan(&node, cursor, pattern, count).await?;
             if !keys.is_empty() {
                 f(&node, keys).await?;
             }
@@ -111,8 +111,12 @@ pub async fn audit(redis: &Redis) -> OpResult<Audit> {
     scan(
         redis,
         &format!("{}*", glob_escape(prefix.as_str())),
+        BATCH,
         async |node: &Node, keys: Vec<String>| {
-            let classified: Vec<_> = keys.iter().map(|k| classify_key(k, Some(&prefix))).collect();
+            let classified: Vec<_> = keys
+                .iter()
+                .map(|k| classify_key(k, Some(&prefix)))
+                .collect();
             // One round trip per batch for every key's type and TTL, and the
             // memory of the keys still needed for a family's sample.
             let mut pipe = redis::pipe();
@@ -267,36 +271,41 @@ pub async fn cleanup(
     } else {
         "matching (dry run)"
     });
-    scan(redis, pattern, async |node: &Node, keys: Vec<String>| {
-        report.matched += keys.len() as u64;
-        for k in keys
-            .iter()
-            .take(EXAMPLES.saturating_sub(report.examples.len()))
-        {
-            report.examples.push(k.clone());
-        }
-        if execute {
-            // One UNLINK per key: on a Cluster the keys of one node span
-            // many slots, and a multi-key command must stay in one slot.
-            let mut pipe = redis::pipe();
-            for k in &keys {
-                pipe.cmd("UNLINK").arg(k);
+    scan(
+        redis,
+        pattern,
+        BATCH,
+        async |node: &Node, keys: Vec<String>| {
+            report.matched += keys.len() as u64;
+            for k in keys
+                .iter()
+                .take(EXAMPLES.saturating_sub(report.examples.len()))
+            {
+                report.examples.push(k.clone());
             }
-            for reply in redis.node_pipeline(node, &pipe).await? {
-                match reply {
-                    redis::Value::Int(n) => report.deleted += n as u64,
-                    other => {
-                        other.extract_error().map_err(|source| OpError::Redis {
-                            what: "UNLINK batch".into(),
-                            source,
-                        })?;
+            if execute {
+                // One UNLINK per key: on a Cluster the keys of one node span
+                // many slots, and a multi-key command must stay in one slot.
+                let mut pipe = redis::pipe();
+                for k in &keys {
+                    pipe.cmd("UNLINK").arg(k);
+                }
+                for reply in redis.node_pipeline(node, &pipe).await? {
+                    match reply {
+                        redis::Value::Int(n) => report.deleted += n as u64,
+                        other => {
+                            other.extract_error().map_err(|source| OpError::Redis {
+                                what: "UNLINK batch".into(),
+                                source,
+                            })?;
+                        }
                     }
                 }
             }
-        }
-        bar.inc(keys.len() as u64);
-        Ok(())
-    })
+            bar.inc(keys.len() as u64);
+            Ok(())
+        },
+    )
     .await?;
     bar.finish_and_clear();
     Ok(report)

@@ -37,6 +37,9 @@ fn redis_err(what: &str) -> impl FnOnce(redis::RedisError) -> OpError + '_ {
 pub async fn acquire(redis: &Redis, name: &str, lease_ms: Option<u64>) -> OpResult<Option<Lease>> {
     let (lock, fence, default_ms) = keys(redis, name)?;
     let lease_ms = xbot_core::client::lease_ms(lease_ms.unwrap_or(default_ms) as f64)?;
+    if name == "posting_in_progress" && legacy_lock_ms(redis).await?.is_some() {
+        return Ok(None);
+    }
     let token = random_hex();
     let (got, n): (i64, i64) = redis
         .script(
@@ -52,6 +55,31 @@ pub async fn acquire(redis: &Redis, name: &str, lease_ms: Option<u64>) -> OpResu
         fence: n as u64,
         lease_ms,
     }))
+}
+
+/// How long the old bot's posting lock (`<legacy prefix>xbot:lock:posting`)
+/// is still held, when it is: a new posting lock waits for it (never steals
+/// it) during the cut-over. `Some(0)` is a legacy lock without expiry.
+pub async fn legacy_lock_ms(redis: &Redis) -> OpResult<Option<u64>> {
+    let Some(prefixes) = &redis.legacy else {
+        return Ok(None);
+    };
+    let mut longest = None;
+    for p in prefixes.iter() {
+        let key = xbot_core::legacy::legacy_lock_key(p);
+        let pttl: i64 = redis::cmd("PTTL")
+            .arg(&key)
+            .query_async(&mut redis.conn.clone())
+            .await
+            .map_err(redis_err(&key))?;
+        let held = match pttl {
+            -2 => None,
+            -1 => Some(0),
+            ms => Some(ms.max(0) as u64),
+        };
+        longest = longest.max(held);
+    }
+    Ok(longest)
 }
 
 /// Releases the lock if `token` still owns it; returns whether it did.

@@ -8,6 +8,7 @@ pub mod effects;
 pub mod health;
 pub mod keyspace;
 pub mod lock;
+pub mod migrate;
 pub mod model;
 pub mod queue;
 pub mod ratelimit;

@@ -135,7 +135,10 @@ fn parse_masters(text: &str) -> OpResult<Vec<Node>> {
         let Some((host, port)) = hostport.rsplit_once(':') else {
             continue;
         };
-        if flags.iter().any(|f| matches!(*f, "fail" | "fail?" | "noaddr" | "handshake")) {
+        if flags
+            .iter()
+            .any(|f| matches!(*f, "fail" | "fail?" | "noaddr" | "handshake"))
+        {
             return Err(OpError::Config(format!(
                 "cluster master {hostport} is {}: a walk of the keyspace would miss its keys; retry once the cluster is healthy",
                 flags.join(",")
@@ -155,7 +158,9 @@ fn parse_masters(text: &str) -> OpResult<Vec<Node>> {
     }
     out.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
     if out.is_empty() {
-        return Err(OpError::Config("CLUSTER NODES lists no master with slots".into()));
+        return Err(OpError::Config(
+            "CLUSTER NODES lists no master with slots".into(),
+        ));
     }
     Ok(out)
 }
@@ -176,6 +181,9 @@ pub struct Redis {
     /// lease extensions, acks and reservations on `conn`.
     durable_conns: std::sync::Arc<[Conn]>,
     durable_next: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Cut-over compatibility with the bot's legacy keys (`XBOT_LEGACY_COMPAT`):
+    /// the prefixes of its posting lock, or `None` when off.
+    pub legacy: Option<std::sync::Arc<[xbot_core::keys::Prefix]>>,
 }
 
 /// Connections durable writes are spread over.
@@ -195,6 +203,9 @@ impl Redis {
                 OpError::Config(format!("cannot read REDIS_CA_CERT {}: {e}", path.display()))
             })?),
         };
+        let legacy =
+            xbot_core::legacy::parse_compat(std::env::var("XBOT_LEGACY_COMPAT").ok().as_deref())
+                .map_err(|e| OpError::Config(format!("XBOT_LEGACY_COMPAT: {e}")))?;
         let conn = open_conn(&ep.url, tls.as_deref()).await?;
         let cache = match &ep.cache_url {
             Some(url) => Some(open_conn(url, tls.as_deref()).await?),
@@ -223,6 +234,7 @@ impl Redis {
             }),
             durable_conns: durable_conns.into(),
             durable_next: Default::default(),
+            legacy: legacy.map(Into::into),
         })
     }
 
@@ -527,10 +539,20 @@ e5 127.0.0.1:7005@17005 master - 0 0 0 connected
         let got = parse_masters(text).unwrap();
         assert_eq!(
             got.iter().map(Node::to_string).collect::<Vec<_>>(),
-            ["master 127.0.0.1:7001", "master 127.0.0.1:7002", "master 127.0.0.1:7003"]
+            [
+                "master 127.0.0.1:7001",
+                "master 127.0.0.1:7002",
+                "master 127.0.0.1:7003"
+            ]
         );
-        let failed = text.replace("b2 127.0.0.1:7002@17002,host-b master", "b2 127.0.0.1:7002@17002 master,fail");
+        let failed = text.replace(
+            "b2 127.0.0.1:7002@17002,host-b master",
+            "b2 127.0.0.1:7002@17002 master,fail",
+        );
         let err = parse_masters(&failed).unwrap_err().to_string();
-        assert!(err.contains("127.0.0.1:7002") && err.contains("fail"), "{err}");
+        assert!(
+            err.contains("127.0.0.1:7002") && err.contains("fail"),
+            "{err}"
+        );
     }
 }

@@ -1,0 +1,992 @@
+//! `xbot-redis migrate`: from the bot's legacy keys (`shared/spec/legacy-keys.md`)
+//! to our layout.
+//!
+//! One walk serves `plan` and `run`: SCAN every node (bounded batches), name
+//! each key by the legacy catalog (`xbot_core::legacy`), measure it (type,
+//! TTL, sampled memory), then read the legacy queues member by member (ZSCAN).
+//! `plan` only reads; `run` without `--execute` also only reads and says what
+//! it would do; `run --execute` copies. Every copy is idempotent: queue items
+//! go in with their ledger entry in one script call (`migrate_push`), caches
+//! with `SET NX`, counters as a maximum — so a run killed anywhere and started
+//! again ends exactly where one uninterrupted run would.
+
+use crate::error::{OpError, OpResult};
+use crate::ops::keyspace::{scan, spinner};
+use crate::redis::{Node, Redis};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use xbot_core::keys::{build_key, classify_key, queue_keys, Params, Prefix};
+use xbot_core::legacy::{
+    self, classify_legacy, decode_member, generalize, LegacyAction, LegacyFamily, MigratedItem,
+    Skip,
+};
+use xbot_core::queue::QueueName;
+
+/// Keys per SCAN call (a hint) and per pipeline.
+const BATCH: usize = 1_000;
+/// Members per ZSCAN call (a hint) and per `migrate_push` call.
+const MEMBERS_PER_CALL: usize = 500;
+/// Keys per pattern whose memory is measured (`MEMORY USAGE` is O(size)).
+const MEMORY_SAMPLES: u64 = 10;
+/// Examples kept per row and per problem.
+const EXAMPLES: usize = 5;
+/// Distinct patterns kept for keys no family claims (the rest are summed).
+const MAX_OTHER_PATTERNS: usize = 200;
+
+/// What the walk does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// `migrate plan`: inventory only.
+    Plan,
+    /// `migrate run` without `--execute`: says what it would copy.
+    DryRun,
+    /// `migrate run --execute`.
+    Execute,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub mode: Mode,
+    /// Prefixes the bot wrote under (`REDIS_PREFIX` of its modules).
+    pub legacy_prefixes: Vec<Prefix>,
+    /// After a verified copy, remove the copied queue members and cache keys.
+    pub delete_legacy: bool,
+    pub now_ms: i64,
+}
+
+/// TTLs of a pattern's keys.
+#[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TtlSpread {
+    pub none: u64,
+    pub under_1h: u64,
+    pub under_1d: u64,
+    pub under_7d: u64,
+    pub longer: u64,
+}
+
+impl TtlSpread {
+    fn add(&mut self, pttl: i64) {
+        match pttl {
+            ..0 => self.none += 1,
+            0..3_600_000 => self.under_1h += 1,
+            3_600_000..86_400_000 => self.under_1d += 1,
+            86_400_000..604_800_000 => self.under_7d += 1,
+            _ => self.longer += 1,
+        }
+    }
+}
+
+/// One legacy family (or one pattern of unclaimed keys) and what happened to it.
+#[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Row {
+    /// Legacy family name (`legacy.queue.sync`), or `other` for unclaimed keys.
+    pub family: String,
+    /// The key pattern, with the prefix it was found under.
+    pub pattern: String,
+    pub action: String,
+    pub keys: u64,
+    /// Sampled average size × keys.
+    pub bytes: u64,
+    #[serde(skip)]
+    sampled: u64,
+    #[serde(skip)]
+    sampled_bytes: u64,
+    pub ttl: TtlSpread,
+    /// Queue members (legacy queues).
+    pub members: u64,
+    /// Copied by this run (execute), or that a run would copy (plan, dry run).
+    pub migrate: u64,
+    /// Found in the ledger: copied by an earlier run.
+    pub already_migrated: u64,
+    /// Copies of one sync payload folded into its first item.
+    pub collapsed: u64,
+    /// Expired candidates, not copied.
+    pub expired: u64,
+    /// Members or keys that cannot be copied (see problems).
+    pub skipped: u64,
+    /// Refused because the target queue is at capacity (a later run adds them).
+    pub full: u64,
+    /// Legacy members/keys removed after a verified copy (`--delete-legacy`).
+    pub deleted: u64,
+    pub examples: Vec<String>,
+}
+
+/// Something the operator should know about.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    pub kind: &'static str,
+    pub family: String,
+    pub count: u64,
+    pub examples: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub mode: Mode,
+    pub legacy_prefixes: Vec<String>,
+    /// Every key the walk saw.
+    pub scanned: u64,
+    /// Keys of our own layout (any prefix): never touched.
+    pub our_keys: u64,
+    pub legacy_keys: u64,
+    pub other_keys: u64,
+    /// Legacy and unclaimed keys without a TTL (they live forever).
+    pub without_ttl: u64,
+    pub families: Vec<Row>,
+    /// Unclaimed keys grouped by pattern, largest first.
+    pub other: Vec<Row>,
+    /// Unclaimed keys whose pattern did not fit in `other` (too many patterns).
+    pub other_truncated: u64,
+    pub problems: Vec<Problem>,
+}
+
+struct Walk<'a> {
+    redis: &'a Redis,
+    opts: &'a Options,
+    families: BTreeMap<usize, Row>,
+    other: HashMap<String, Row>,
+    other_truncated: u64,
+    problems: BTreeMap<(&'static str, String), Problem>,
+    scanned: u64,
+    our_keys: u64,
+    /// Legacy queues found: (family, key).
+    queues: Vec<(&'static LegacyFamily, String)>,
+}
+
+fn position(f: &LegacyFamily) -> usize {
+    legacy::LEGACY
+        .iter()
+        .position(|x| std::ptr::eq(x, f))
+        .expect("a catalog family")
+}
+
+impl Walk<'_> {
+    fn problem(&mut self, kind: &'static str, family: &str, example: impl FnOnce() -> String) {
+        let p = self
+            .problems
+            .entry((kind, family.to_string()))
+            .or_insert_with(|| Problem {
+                kind,
+                family: family.to_string(),
+                count: 0,
+                examples: Vec::new(),
+            });
+        p.count += 1;
+        if p.examples.len() < EXAMPLES {
+            p.examples.push(example());
+        }
+    }
+
+    fn row(&mut self, f: &'static LegacyFamily, prefix: &str) -> &mut Row {
+        self.families.entry(position(f)).or_insert_with(|| Row {
+            family: f.name.into(),
+            pattern: format!("{prefix}{}", f.pattern),
+            action: f.action.describe().into(),
+            ..Row::default()
+        })
+    }
+
+    /// One SCAN batch of one node.
+    async fn batch(&mut self, node: &Node, keys: Vec<String>) -> OpResult<()> {
+        let prefixes = &self.opts.legacy_prefixes;
+        let named: Vec<Option<legacy::LegacyKey>> =
+            keys.iter().map(|k| classify_legacy(k, prefixes)).collect();
+        // Our own layout, under any prefix: counted, never touched.
+        let ours: Vec<bool> = keys
+            .iter()
+            .zip(&named)
+            .map(|(k, n)| n.is_none() && classify_key(k, None).is_some())
+            .collect();
+        // TYPE and PTTL of every key, MEMORY USAGE of a few per pattern, and
+        // the values that a copy or a problem needs: one round trip.
+        let mut pipe = redis::pipe();
+        let mut sample = Vec::with_capacity(keys.len());
+        let mut fetch = Vec::with_capacity(keys.len());
+        let mut pending: HashMap<String, u64> = HashMap::new();
+        for ((k, n), ours) in keys.iter().zip(&named).zip(&ours) {
+            pipe.cmd("TYPE").arg(k).cmd("PTTL").arg(k);
+            if *ours {
+                sample.push(false);
+                fetch.push(false);
+                continue;
+            }
+            let group = match n {
+                Some(l) => l.family.name.to_string(),
+                None => generalize(k),
+            };
+            let have = match n {
+                Some(l) => self
+                    .families
+                    .get(&position(l.family))
+                    .map_or(0, |r| r.sampled),
+                None => self.other.get(&group).map_or(0, |r| r.sampled),
+            };
+            let want = pending.entry(group).or_default();
+            *want += 1;
+            let s = have + *want <= MEMORY_SAMPLES;
+            if s {
+                pipe.cmd("MEMORY").arg("USAGE").arg(k);
+            }
+            sample.push(s);
+            let f = n.as_ref().is_some_and(|l| {
+                matches!(
+                    l.family.action,
+                    LegacyAction::CacheTweet
+                        | LegacyAction::CacheConfig
+                        | LegacyAction::PostingCount
+                        | LegacyAction::LockCompat
+                )
+            });
+            if f {
+                pipe.cmd("GET").arg(k);
+            }
+            fetch.push(f);
+        }
+        let replies = self.redis.node_pipeline(node, &pipe).await?;
+        let mut replies = replies.into_iter();
+        let mut copies = Vec::new();
+        for (i, (key, n)) in keys.into_iter().zip(named).enumerate() {
+            self.scanned += 1;
+            let kind = match replies.next() {
+                Some(redis::Value::SimpleString(s)) => s,
+                _ => "none".into(),
+            };
+            let pttl = match replies.next() {
+                Some(redis::Value::Int(n)) => n,
+                _ => -2,
+            };
+            let bytes = match sample[i].then(|| replies.next()).flatten() {
+                Some(redis::Value::Int(b)) => Some(b as u64),
+                _ => None,
+            };
+            let value = match fetch[i].then(|| replies.next()).flatten() {
+                Some(redis::Value::BulkString(b)) => Some(String::from_utf8_lossy(&b).into_owned()),
+                _ => None,
+            };
+            if ours[i] {
+                self.our_keys += 1;
+                continue;
+            }
+            if kind == "none" {
+                continue; // expired between SCAN and TYPE
+            }
+            let row = match &n {
+                Some(l) => self.row(l.family, &l.prefix),
+                None => {
+                    let group = generalize(&key);
+                    if !self.other.contains_key(&group) && self.other.len() >= MAX_OTHER_PATTERNS {
+                        self.other_truncated += 1;
+                        continue;
+                    }
+                    self.other.entry(group.clone()).or_insert_with(|| Row {
+                        family: "other".into(),
+                        pattern: group,
+                        action: LegacyAction::ReportOnly.describe().into(),
+                        ..Row::default()
+                    })
+                }
+            };
+            row.keys += 1;
+            row.ttl.add(pttl);
+            if let Some(b) = bytes {
+                row.sampled += 1;
+                row.sampled_bytes += b;
+            }
+            if row.examples.len() < EXAMPLES {
+                row.examples.push(key.clone());
+            }
+            let Some(l) = n else { continue };
+            let f = l.family;
+            if f.redis_type != "any" && kind != f.redis_type {
+                self.row(f, &l.prefix).skipped += 1;
+                self.problem("wrongType", f.name, || {
+                    format!("{key} is a {kind}, not a {}", f.redis_type)
+                });
+                continue;
+            }
+            match f.action {
+                LegacyAction::SyncQueue
+                | LegacyAction::CandidateQueue
+                | LegacyAction::AuditQueue => {
+                    self.queues.push((f, key));
+                }
+                LegacyAction::LockCompat => {
+                    self.problem("heldLegacyLock", f.name, || {
+                        let owner = value
+                            .as_deref()
+                            .and_then(|v| serde_json::from_str::<Value>(v).ok())
+                            .and_then(|v| v.get("owner").and_then(Value::as_str).map(String::from))
+                            .unwrap_or_else(|| "?".into());
+                        format!("{key} held by {owner} for {pttl} ms more: posting_in_progress waits for it")
+                    });
+                }
+                LegacyAction::CacheTweet
+                | LegacyAction::CacheConfig
+                | LegacyAction::PostingCount => {
+                    if let Some(v) = value {
+                        copies.push((l, key, v, pttl));
+                    }
+                }
+                LegacyAction::DedupCompat | LegacyAction::ReportOnly => {}
+            }
+        }
+        self.copy_keys(copies).await
+    }
+
+    /// Caches and the posting counter: what each legacy key becomes.
+    async fn copy_keys(
+        &mut self,
+        copies: Vec<(legacy::LegacyKey, String, String, i64)>,
+    ) -> OpResult<()> {
+        if copies.is_empty() {
+            return Ok(());
+        }
+        let ctx = &self.redis.ctx;
+        let today =
+            xbot_core::time::time_bucket(xbot_core::time::Bucket::Date, self.opts.now_ms as f64)?;
+        let config_version = if copies
+            .iter()
+            .any(|c| c.0.family.action == LegacyAction::CacheConfig)
+        {
+            crate::ops::cache::config_version(self.redis).await?
+        } else {
+            0
+        };
+        let ledger = build_key("migrate.ledger", &Params::new(), ctx)?.key;
+        let mut planned = Vec::new();
+        for (l, key, raw, pttl) in copies {
+            let f = l.family;
+            let parsed = decode_member(&raw)
+                .map(|d| Value::Object(d.value))
+                .or_else(|_| serde_json::from_str::<Value>(&raw));
+            let target = match f.action {
+                LegacyAction::CacheTweet => {
+                    let params: Params = [("tweetId".to_string(), l.params[0].clone())].into();
+                    match (build_key("cache.tweet", &params, ctx), parsed) {
+                        (Ok(k), Ok(v)) => {
+                            Ok((k.key, Copy::Value(v.to_string(), pttl, k.ttl_seconds)))
+                        }
+                        (Err(e), _) => Err(e.to_string()),
+                        (_, Err(e)) => Err(format!("not JSON: {e}")),
+                    }
+                }
+                LegacyAction::CacheConfig => {
+                    if !legacy::config_env_matches(&l.params[1], ctx) {
+                        self.row(f, &l.prefix).skipped += 1;
+                        self.problem("otherEnvironment", f.name, || {
+                            format!(
+                                "{key}: environment {:?} is not {}",
+                                l.params[1],
+                                ctx.env.name()
+                            )
+                        });
+                        continue;
+                    }
+                    let params: Params = [("key".to_string(), l.params[0].clone())].into();
+                    match (build_key("cache.config", &params, ctx), parsed) {
+                        (Ok(k), Ok(v)) => {
+                            let entry =
+                                serde_json::json!({ "version": config_version, "value": v });
+                            Ok((k.key, Copy::Value(entry.to_string(), pttl, k.ttl_seconds)))
+                        }
+                        (Err(e), _) => Err(e.to_string()),
+                        (_, Err(e)) => Err(format!("not JSON: {e}")),
+                    }
+                }
+                LegacyAction::PostingCount => {
+                    if l.params[0] != today {
+                        self.problem("pastWindow", f.name, || {
+                            format!("{key}: not today ({today}), not carried")
+                        });
+                        continue;
+                    }
+                    match (
+                        raw.trim().parse::<u64>(),
+                        xbot_core::ratelimit::window(
+                            xbot_core::ratelimit::Limiter::Posting,
+                            self.opts.now_ms as f64,
+                            ctx,
+                        ),
+                    ) {
+                        (Ok(n), Ok((k, ends))) => Ok((k.key, Copy::Max(n, ends))),
+                        (Err(e), _) => Err(format!("not a count: {e}")),
+                        (_, Err(e)) => Err(e.to_string()),
+                    }
+                }
+                _ => unreachable!("only copies reach here"),
+            };
+            match target {
+                Ok((to, how)) => planned.push((f, l.prefix, key, to, how)),
+                Err(reason) => {
+                    self.row(f, &l.prefix).skipped += 1;
+                    self.problem("badValue", f.name, || format!("{key}: {reason}"));
+                }
+            }
+        }
+        if planned.is_empty() {
+            return Ok(());
+        }
+        // Which were copied before.
+        let mut pipe = redis::pipe();
+        for (_, _, key, ..) in &planned {
+            pipe.cmd("HEXISTS").arg(&ledger).arg(key);
+        }
+        let seen: Vec<bool> = pipe
+            .query_async(&mut self.redis.conn.clone())
+            .await
+            .map_err(|source| OpError::Redis {
+                what: ledger.clone(),
+                source,
+            })?;
+        for ((f, prefix, key, to, how), seen) in planned.into_iter().zip(seen) {
+            if seen {
+                self.row(f, &prefix).already_migrated += 1;
+                continue;
+            }
+            if self.opts.mode == Mode::Execute {
+                match how {
+                    Copy::Value(v, pttl, ttl) => {
+                        // The remaining TTL, or the family's when the bot set none.
+                        let px = if pttl > 0 {
+                            pttl as u64
+                        } else {
+                            ttl.unwrap_or(3_600) * 1_000
+                        };
+                        let _: Option<String> = redis::cmd("SET")
+                            .arg(&to)
+                            .arg(v)
+                            .arg("PX")
+                            .arg(px)
+                            .arg("NX")
+                            .query_async(&mut self.redis.conn_for(&to))
+                            .await
+                            .map_err(|source| OpError::Redis {
+                                what: to.clone(),
+                                source,
+                            })?;
+                    }
+                    Copy::Max(n, ends) => {
+                        let _: i64 = self
+                            .redis
+                            .script(
+                                "migrate_counter",
+                                &[to.clone()],
+                                &[n.to_string(), ends.to_string()],
+                            )
+                            .await
+                            .map_err(|source| OpError::Redis {
+                                what: to.clone(),
+                                source,
+                            })?;
+                    }
+                }
+                let _: i64 = redis::cmd("HSET")
+                    .arg(&ledger)
+                    .arg(&key)
+                    .arg(&to)
+                    .query_async(&mut self.redis.conn.clone())
+                    .await
+                    .map_err(|source| OpError::Redis {
+                        what: ledger.clone(),
+                        source,
+                    })?;
+                if self.opts.delete_legacy && f.action != LegacyAction::PostingCount {
+                    let exists: bool = redis::cmd("EXISTS")
+                        .arg(&to)
+                        .query_async(&mut self.redis.conn_for(&to))
+                        .await
+                        .map_err(|source| OpError::Redis {
+                            what: to.clone(),
+                            source,
+                        })?;
+                    if exists {
+                        let n: u64 = redis::cmd("UNLINK")
+                            .arg(&key)
+                            .query_async(&mut self.redis.conn.clone())
+                            .await
+                            .map_err(|source| OpError::Redis {
+                                what: key.clone(),
+                                source,
+                            })?;
+                        self.row(f, &prefix).deleted += n;
+                    }
+                }
+            }
+            self.row(f, &prefix).migrate += 1;
+        }
+        Ok(())
+    }
+
+    /// One legacy queue, member by member.
+    async fn queue(&mut self, f: &'static LegacyFamily, key: &str) -> OpResult<()> {
+        let target = QueueName::SyncToSupabase;
+        let target = match f.action {
+            LegacyAction::CandidateQueue => QueueName::PendingPosts,
+            _ => target,
+        };
+        let now = self.opts.now_ms;
+        let convert = |m: &serde_json::Map<String, Value>, score: f64| match f.action {
+            LegacyAction::SyncQueue => legacy::sync_item(m, score),
+            LegacyAction::AuditQueue => legacy::audit_item(m, score),
+            _ => legacy::candidate_item(m, score, now),
+        };
+        // Pass 1 (sync payloads only): copies of one payload become one item,
+        // created when the first copy was and as urgent as the most urgent.
+        let mut firsts: HashMap<String, (i64, f64)> = HashMap::new();
+        if f.action != LegacyAction::CandidateQueue {
+            self.zscan(key, async |_, member: &str, score: f64| {
+                if let Ok(it) = decode_member(member).and_then(|d| convert(&d.value, score)) {
+                    let e = firsts.entry(it.identity).or_insert((it.created_ms, score));
+                    e.0 = e.0.min(it.created_ms);
+                    e.1 = e.1.max(score);
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        let keys = queue_keys(target, &self.redis.ctx);
+        let ledger = build_key(
+            "queue.migrated",
+            &[("queue".to_string(), target.as_str().to_string())].into(),
+            &self.redis.ctx,
+        )?
+        .key;
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut ties: HashMap<(u8, i64), u8> = HashMap::new();
+        let mut batch: Vec<(MigratedItem, u8, String)> = Vec::new();
+        let mut row = std::mem::take(self.row(f, ""));
+        let mut problems: Vec<(&'static str, String)> = Vec::new();
+        let capacity = self.redis.ctx.profile().queue_capacity;
+        let (opts, redis) = (self.opts, self.redis);
+        self.zscan(key, async |_, member: &str, score: f64| {
+            row.members += 1;
+            let d = match decode_member(member) {
+                Ok(d) => d,
+                Err(e) => {
+                    row.skipped += 1;
+                    problems.push(("undecodable", format!("{} ({e})", clip(member))));
+                    return Ok(());
+                }
+            };
+            if d.double_encoded {
+                problems.push(("doubleEncoded", clip(member)));
+            }
+            let mut it = match convert(&d.value, score) {
+                Ok(it) => it,
+                Err(Skip::Expired { expires_at }) => {
+                    row.expired += 1;
+                    problems.push((
+                        "expiredCandidate",
+                        format!("{} expired at {expires_at}", id_of(&d.value)),
+                    ));
+                    if opts.delete_legacy && opts.mode == Mode::Execute {
+                        batch_delete(redis, key, &[member.to_string()], &mut row).await?;
+                    }
+                    return Ok(());
+                }
+                Err(e) => {
+                    row.skipped += 1;
+                    problems.push(("badField", format!("{}: {e}", id_of(&d.value))));
+                    return Ok(());
+                }
+            };
+            if !seen.insert(it.identity.clone()) {
+                row.collapsed += 1;
+                if f.action == LegacyAction::SyncQueue {
+                    problems.push((
+                        "duplicateSyncPayload",
+                        format!("{} is a copy of {}", id_of(&d.value), it.id),
+                    ));
+                } else {
+                    problems.push(("duplicateId", format!("{} appears twice", it.id)));
+                }
+                batch.push((it, u8::MAX, member.to_string()));
+            } else {
+                if let Some(&(created, best)) = firsts.get(&it.identity) {
+                    let priority = legacy::sync_priority(best);
+                    if let Err(e) = it.restamp(created, priority) {
+                        row.skipped += 1;
+                        problems.push(("badField", format!("{}: {e}", it.id)));
+                        return Ok(());
+                    }
+                }
+                let n = ties.entry((it.priority, it.created_ms)).or_default();
+                let seq = (*n).min(15);
+                *n = n.saturating_add(1);
+                batch.push((it, seq, member.to_string()));
+            }
+            if batch.len() >= MEMBERS_PER_CALL {
+                flush(
+                    redis,
+                    opts,
+                    &keys,
+                    &ledger,
+                    capacity,
+                    key,
+                    std::mem::take(&mut batch),
+                    &mut row,
+                )
+                .await?;
+            }
+            Ok(())
+        })
+        .await?;
+        flush(redis, opts, &keys, &ledger, capacity, key, batch, &mut row).await?;
+        *self.row(f, "") = row;
+        for (kind, example) in problems {
+            self.problem(kind, f.name, || example);
+        }
+        Ok(())
+    }
+
+    /// ZSCAN `key`, handing each member and score to `f`.
+    async fn zscan<F>(&self, key: &str, mut f: F) -> OpResult<()>
+    where
+        F: AsyncFnMut((), &str, f64) -> OpResult<()>,
+    {
+        let mut conn = self.redis.conn.clone();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, flat): (u64, Vec<String>) = redis::cmd("ZSCAN")
+                .arg(key)
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(MEMBERS_PER_CALL)
+                .query_async(&mut conn)
+                .await
+                .map_err(|source| OpError::Redis {
+                    what: format!("ZSCAN {key}"),
+                    source,
+                })?;
+            for pair in flat.chunks_exact(2) {
+                let score: f64 = pair[1].parse().unwrap_or(0.0);
+                f((), &pair[0], score).await?;
+            }
+            if next == 0 {
+                return Ok(());
+            }
+            cursor = next;
+        }
+    }
+}
+
+enum Copy {
+    /// SET NX with the remaining TTL (ms, ≤ 0: none) or the family's (s).
+    Value(String, i64, Option<u64>),
+    /// max(ours, n), expiring at the window's end.
+    Max(u64, u64),
+}
+
+fn clip(s: &str) -> String {
+    if s.len() <= 80 {
+        return s.to_string();
+    }
+    let mut end = 77;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}
+
+fn id_of(m: &serde_json::Map<String, Value>) -> String {
+    m.get("id")
+        .map_or_else(|| "(no id)".into(), |v| v.to_string())
+}
+
+/// Sends one batch of converted members: with `--execute` through
+/// `migrate_push` (item and ledger entry in one call), else a ledger lookup.
+/// Collapsed copies (`seq == u8::MAX`) only count, and are deleted with
+/// their first copy.
+#[allow(clippy::too_many_arguments)]
+async fn flush(
+    redis: &Redis,
+    opts: &Options,
+    keys: &[String; 7],
+    ledger: &str,
+    capacity: u64,
+    legacy_key: &str,
+    batch: Vec<(MigratedItem, u8, String)>,
+    row: &mut Row,
+) -> OpResult<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let (items, copies): (Vec<_>, Vec<_>) =
+        batch.into_iter().partition(|(_, seq, _)| *seq != u8::MAX);
+    let mut verified: Vec<String> = Vec::new();
+    if opts.mode == Mode::Execute {
+        if !items.is_empty() {
+            let mut args = vec![capacity.to_string()];
+            for (it, seq, _) in &items {
+                args.extend([
+                    it.id.clone(),
+                    it.item.clone(),
+                    it.priority.to_string(),
+                    it.created_ms.to_string(),
+                    seq.to_string(),
+                ]);
+            }
+            let mut all = keys.to_vec();
+            all.push(ledger.to_string());
+            let replies: Vec<i64> = redis.script_durable("migrate_push", &all, &args).await?;
+            if replies.len() != items.len() {
+                return Err(OpError::Protocol {
+                    script: "migrate_push",
+                    detail: format!("{} replies for {} items", replies.len(), items.len()),
+                });
+            }
+            for ((_, _, member), r) in items.iter().zip(replies) {
+                match r {
+                    1 => row.migrate += 1,
+                    0 | 2 => row.already_migrated += 1,
+                    _ => {
+                        row.full += 1;
+                        continue;
+                    }
+                }
+                verified.push(member.clone());
+            }
+        }
+    } else {
+        let mut pipe = redis::pipe();
+        for (it, ..) in &items {
+            pipe.cmd("HEXISTS").arg(ledger).arg(&it.id);
+        }
+        let seen: Vec<bool> = if items.is_empty() {
+            Vec::new()
+        } else {
+            pipe.query_async(&mut redis.conn.clone())
+                .await
+                .map_err(|source| OpError::Redis {
+                    what: ledger.to_string(),
+                    source,
+                })?
+        };
+        for s in seen {
+            if s {
+                row.already_migrated += 1;
+            } else {
+                row.migrate += 1;
+            }
+        }
+    }
+    if opts.delete_legacy && opts.mode == Mode::Execute {
+        // A copy is verified once its identity is in the ledger: check the
+        // collapsed copies' too (their first copy may be in another batch).
+        if !copies.is_empty() {
+            let mut pipe = redis::pipe();
+            for (it, ..) in &copies {
+                pipe.cmd("HEXISTS").arg(ledger).arg(&it.id);
+            }
+            let seen: Vec<bool> =
+                pipe.query_async(&mut redis.conn.clone())
+                    .await
+                    .map_err(|source| OpError::Redis {
+                        what: ledger.to_string(),
+                        source,
+                    })?;
+            verified.extend(
+                copies
+                    .into_iter()
+                    .zip(seen)
+                    .filter(|(_, s)| *s)
+                    .map(|((_, _, m), _)| m),
+            );
+        }
+        batch_delete(redis, legacy_key, &verified, row).await?;
+    }
+    Ok(())
+}
+
+/// Removes verified members from a legacy queue (ZREM: members the old bot
+/// adds meanwhile stay).
+async fn batch_delete(redis: &Redis, key: &str, members: &[String], row: &mut Row) -> OpResult<()> {
+    if members.is_empty() {
+        return Ok(());
+    }
+    let n: u64 = redis::cmd("ZREM")
+        .arg(key)
+        .arg(members)
+        .query_async(&mut redis.conn.clone())
+        .await
+        .map_err(|source| OpError::Redis {
+            what: format!("ZREM {key}"),
+            source,
+        })?;
+    row.deleted += n;
+    Ok(())
+}
+
+/// Why a migration is refused before it touches anything.
+pub fn check(
+    opts: &Options,
+    ctx: &xbot_core::keys::KeyContext,
+    allow_production: bool,
+) -> Result<(), OpError> {
+    if opts.delete_legacy && opts.mode != Mode::Execute {
+        return Err(OpError::Config(
+            "--delete-legacy removes legacy keys after a verified copy, so it needs --execute"
+                .into(),
+        ));
+    }
+    if opts.mode == Mode::Execute && ctx.prefix.as_str() == "prod:" && !allow_production {
+        return Err(OpError::Config(
+            "refusing to write prod: keys without --i-know-this-is-production (run without --execute first to see what would change)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `migrate plan` and `migrate run`.
+pub async fn migrate(redis: &Redis, opts: &Options) -> OpResult<Report> {
+    let mut walk = Walk {
+        redis,
+        opts,
+        families: BTreeMap::new(),
+        other: HashMap::new(),
+        other_truncated: 0,
+        problems: BTreeMap::new(),
+        scanned: 0,
+        our_keys: 0,
+        queues: Vec::new(),
+    };
+    let bar = spinner(match opts.mode {
+        Mode::Plan => "inventory",
+        Mode::DryRun => "migration (dry run)",
+        Mode::Execute => "migrating",
+    });
+    scan(redis, "*", BATCH, async |node: &Node, keys: Vec<String>| {
+        let n = keys.len() as u64;
+        walk.batch(node, keys).await?;
+        bar.inc(n);
+        Ok(())
+    })
+    .await?;
+    for (f, key) in std::mem::take(&mut walk.queues) {
+        bar.set_message(format!("queue {key}"));
+        walk.queue(f, &key).await?;
+    }
+    bar.finish_and_clear();
+    let mut families: Vec<Row> = walk.families.into_values().collect();
+    let mut other: Vec<Row> = walk.other.into_values().collect();
+    for r in families.iter_mut().chain(other.iter_mut()) {
+        r.bytes = r
+            .sampled_bytes
+            .checked_div(r.sampled)
+            .map_or(0, |avg| avg * r.keys);
+    }
+    other.sort_by(|a, b| b.keys.cmp(&a.keys).then_with(|| a.pattern.cmp(&b.pattern)));
+    let legacy_keys = families.iter().map(|r| r.keys).sum();
+    let other_keys = other.iter().map(|r| r.keys).sum::<u64>() + walk.other_truncated;
+    Ok(Report {
+        mode: opts.mode,
+        legacy_prefixes: opts
+            .legacy_prefixes
+            .iter()
+            .map(|p| p.as_str().to_string())
+            .collect(),
+        scanned: walk.scanned,
+        our_keys: walk.our_keys,
+        legacy_keys,
+        other_keys,
+        without_ttl: families.iter().chain(&other).map(|r| r.ttl.none).sum(),
+        families,
+        other,
+        other_truncated: walk.other_truncated,
+        problems: walk.problems.into_values().collect(),
+    })
+}
+
+/// The report as a table for a terminal.
+pub fn render(r: &Report) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let verb = match r.mode {
+        Mode::Plan => "plan",
+        Mode::DryRun => "dry run (nothing written; add --execute)",
+        Mode::Execute => "executed",
+    };
+    let _ = writeln!(
+        s,
+        "migrate {verb}: {} keys scanned — {} legacy, {} other, {} ours (untouched); {} legacy/other keys without TTL",
+        r.scanned, r.legacy_keys, r.other_keys, r.our_keys, r.without_ttl
+    );
+    let _ = writeln!(s, "legacy prefixes: {}\n", r.legacy_prefixes.join(" "));
+    let migrating = r.mode != Mode::Plan;
+    let _ = writeln!(
+        s,
+        "{:<44} {:>8} {:>10} {:>7} {:>8} {:>8} {:>8} {:>8}  what run does",
+        "legacy pattern",
+        "keys",
+        "memory",
+        "no TTL",
+        "members",
+        if migrating && r.mode == Mode::Execute {
+            "copied"
+        } else {
+            "to copy"
+        },
+        "done",
+        "skipped"
+    );
+    for row in &r.families {
+        let _ = writeln!(
+            s,
+            "{:<44} {:>8} {:>10} {:>7} {:>8} {:>8} {:>8} {:>8}  {}",
+            row.pattern,
+            row.keys,
+            human_bytes(row.bytes),
+            row.ttl.none,
+            row.members,
+            row.migrate,
+            row.already_migrated,
+            row.skipped + row.expired + row.collapsed + row.full,
+            row.action
+        );
+    }
+    if !r.other.is_empty() {
+        let _ = writeln!(s, "\nother keys (reported only), largest patterns first:");
+        for row in r.other.iter().take(25) {
+            let _ = writeln!(
+                s,
+                "{:<44} {:>8} {:>10} {:>7}",
+                row.pattern,
+                row.keys,
+                human_bytes(row.bytes),
+                row.ttl.none
+            );
+        }
+        if r.other.len() > 25 || r.other_truncated > 0 {
+            let _ = writeln!(
+                s,
+                "... {} more patterns (see --json)",
+                r.other.len().saturating_sub(25)
+            );
+        }
+    }
+    if !r.problems.is_empty() {
+        let _ = writeln!(s, "\nproblems:");
+        for p in &r.problems {
+            let _ = writeln!(s, "  {} × {} ({})", p.count, p.kind, p.family);
+            for e in &p.examples {
+                let _ = writeln!(s, "      {e}");
+            }
+        }
+    }
+    s
+}
+
+fn human_bytes(b: u64) -> String {
+    match b {
+        0 => "-".into(),
+        ..1_024 => format!("{b} B"),
+        ..1_048_576 => format!("{:.1} KiB", b as f64 / 1_024.0),
+        _ => format!("{:.1} MiB", b as f64 / 1_048_576.0),
+    }
+}
