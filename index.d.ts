@@ -122,6 +122,31 @@ export interface KeyOptions {
 /** Checks a lease length (an integer from 10 ms to one day) and returns it. */
 export declare function leaseMs(value: unknown): number
 
+/**
+ * SHA-256 hex of `legacyNormalize(text)`: the hash in the bot's legacy
+ * dedup markers `content_hash:<hex>` (unprefixed).
+ */
+export declare function legacyContentHash(text: string): string
+
+/**
+ * The old bot's dedup marker of `text` during the cut-over:
+ * `content_hash:<SHA-256 of legacyNormalize(text)>` (unprefixed; read, never written).
+ */
+export declare function legacyDedupKey(text: string): string
+
+/**
+ * The keys of the old bot's posting lock (`<prefix>xbot:lock:posting`)
+ * under each legacy prefix (default `prod:` and `app:`): during the cut-over
+ * `posting_in_progress` is not acquired while one of them is held.
+ */
+export declare function legacyLockKeys(prefixes?: readonly string[] | undefined | null): Array<string>
+
+/**
+ * The bot's legacy dedup normalization (variant A):
+ * `text.toLowerCase().replace(/[^\w\s]/g, '').replace(/\s+/g, ' ').trim()`.
+ */
+export declare function legacyNormalize(text: string): string
+
 /** The keys of lock `name` (`posting_in_progress`, `sync_in_progress`). */
 export declare function lockKeys(name: string, options?: KeyOptions | undefined | null): LockKeys
 

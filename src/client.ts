@@ -16,6 +16,15 @@ export interface XbotOptions {
   prefix?: string;
   /** `production`, `staging` or `development` (its default prefix, capacity and cache TTLs). */
   env?: string;
+  /**
+   * Cut-over compatibility with the old bot's keys (on by default): a dedup
+   * check also reads its marker `content_hash:<variant-A hash>` (a tweet it
+   * posted is still a duplicate for the marker's 7 days), and
+   * `posting_in_progress` is not acquired while its posting lock
+   * `<prefix>xbot:lock:posting` is held. `prefixes` are the prefixes of that
+   * lock (default `['prod:', 'app:']`); `false` turns both checks off.
+   */
+  legacy?: false | { prefixes?: readonly string[] };
 }
 
 /** A bandit: `topic`, `hour` or `tag`. */
@@ -38,6 +47,8 @@ export class Xbot<P = PendingPost> {
   private readonly queues = new Map<QueueName, Queue<unknown>>();
   private readonly locks = new Map<LockName, Lock>();
   private readonly scope: KeyScope;
+  private readonly legacyLocks: readonly string[];
+  private readonly legacyDedup: boolean;
 
   /** @internal */
   constructor(
@@ -48,7 +59,13 @@ export class Xbot<P = PendingPost> {
     // Validates the options now: the prefix and environment (INVALID_PREFIX,
     // INVALID_ENV, PREFIX_ENV_MISMATCH) and no unknown field (a typo such as
     // `{prefx: 'prod:'}` must not silently write `app:` keys).
-    native.key(['probe'], options);
+    const { legacy, ...keyOptions } = options;
+    native.key(['probe'], keyOptions);
+    if (legacy !== undefined && legacy !== false && (legacy === null || typeof legacy !== 'object' || Array.isArray(legacy))) {
+      throw new XbotError('INVALID_ARGUMENT', `options.legacy must be false or {prefixes?: string[]} (got ${JSON.stringify(legacy)})`);
+    }
+    this.legacyLocks = legacy === false ? [] : native.legacyLockKeys(legacy?.prefixes);
+    this.legacyDedup = legacy !== false;
     this.scope = { prefix: options.prefix, env: options.env };
     registerScripts(redis);
   }
@@ -72,7 +89,7 @@ export class Xbot<P = PendingPost> {
   lock(name: LockName): Lock {
     let l = this.locks.get(name);
     if (!l) {
-      l = new Lock(this.redis, name, this.scope);
+      l = new Lock(this.redis, name, this.scope, name === 'posting_in_progress' ? this.legacyLocks : []);
       this.locks.set(name, l);
     }
     return l;
@@ -93,12 +110,20 @@ export class Xbot<P = PendingPost> {
      * Marks `text` (normalized, SHA-256) as held by `holder` (default
      * `pending`) for the family's TTL (`dedup.tweet`: 24 h, the default;
      * `content_hash.sha256`: 7 days). `new: false` means a duplicate, and
-     * `holder` says who has it. Fails closed: a Redis error throws, it never
+     * `holder` says who has it (also when the old bot's marker of the text
+     * is alive: then `key` is that marker's; see `XbotOptions.legacy`). Fails closed: a Redis error throws, it never
      * reads as "not a duplicate".
      */
     mark: async (text: string, options: { holder?: string; family?: 'dedup.tweet' | 'content_hash.sha256' } = {}): Promise<DedupResult> => {
       const holder = options.holder ?? 'pending';
       const m = native.dedupMarker(text, holder, options.family, this.scope);
+      if (this.legacyDedup) {
+        // A text the old bot posted is still a duplicate during the cut-over
+        // (its marker is read, never written).
+        const legacyKey = native.legacyDedupKey(text);
+        const legacyHolder = await this.redis.get(legacyKey);
+        if (legacyHolder !== null) return { new: false, holder: legacyHolder, key: legacyKey, sha256: m.sha256 };
+      }
       const previous = (await this.redis.call('SET', m.key, holder, 'NX', 'GET', 'EX', m.ttlSeconds)) as string | null;
       return { new: previous === null, holder: previous, key: m.key, sha256: m.sha256 };
     },

@@ -17,6 +17,7 @@ export class Lock {
     private readonly redis: Connection,
     readonly name: LockName,
     scope: KeyScope,
+    private readonly legacyKeys: readonly string[] = [],
   ) {
     this.keys = native.lockKeys(name, scope);
   }
@@ -38,6 +39,11 @@ export class Lock {
    */
   async acquire(options: { leaseMs?: number } = {}): Promise<LockAcquire> {
     const leaseMs = native.leaseMs(options.leaseMs ?? this.keys.defaultLeaseMs);
+    // During the cut-over the old bot's posting lock is honoured, never stolen.
+    for (const key of this.legacyKeys) {
+      const ttl = await this.redis.pttl(key);
+      if (ttl !== -2) return { acquired: false, token: null, fence: null, retryInMs: ttl > 0 ? ttl : 1000, legacy: key };
+    }
     const token = randomBytes(16).toString('hex');
     const reply = await runScript(this.redis, 'lock_acquire', [this.keys.key, this.keys.fenceKey], [token, leaseMs]);
     if (!Array.isArray(reply) || typeof reply[1] !== 'number') throw protocolError('lock_acquire', reply);

@@ -138,7 +138,15 @@ export interface FailResult {
 /** A lock acquisition. */
 export type LockAcquire =
   | { acquired: true; token: string; fence: number; leaseMs: number }
-  | { acquired: false; token: null; fence: null; /** ms left on the holder's lease. */ retryInMs: number };
+  | {
+      acquired: false;
+      token: null;
+      fence: null;
+      /** ms left on the holder's lease. */
+      retryInMs: number;
+      /** The old bot's posting lock that blocks this one, during the cut-over. */
+      legacy?: string;
+    };
 
 /** A dedup check-and-mark. */
 export interface DedupResult {

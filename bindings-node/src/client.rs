@@ -277,3 +277,37 @@ pub fn protocol_limits() -> ProtocolLimits {
         max_item_bytes: queue::MAX_ITEM_BYTES as u32,
     }
 }
+
+/// The old bot's dedup marker of `text` during the cut-over:
+/// `content_hash:<SHA-256 of legacyNormalize(text)>` (unprefixed; read, never written).
+#[napi(ts_args_type = "text: string")]
+pub fn legacy_dedup_key(text: Text) -> String {
+    xbot_core::legacy::legacy_dedup_key(&text.0)
+}
+
+/// The keys of the old bot's posting lock (`<prefix>xbot:lock:posting`)
+/// under each legacy prefix (default `prod:` and `app:`): during the cut-over
+/// `posting_in_progress` is not acquired while one of them is held.
+#[napi(ts_args_type = "prefixes?: readonly string[] | undefined | null")]
+pub fn legacy_lock_keys(prefixes: Option<Unknown>) -> Result<Vec<String>, &'static str> {
+    let list = match prefixes.map(Arg::from) {
+        Some(a)
+            if !matches!(
+                args::JsArg::kind(&a),
+                args::JsKind::Undefined | args::JsKind::Null
+            ) =>
+        {
+            args::strings_arg("prefixes", &a)
+                .map_err(err)?
+                .iter()
+                .map(|p| xbot_core::keys::Prefix::parse(p))
+                .collect::<xbot_core::Result<Vec<_>>>()
+                .map_err(err)?
+        }
+        _ => xbot_core::legacy::default_legacy_prefixes(),
+    };
+    Ok(list
+        .iter()
+        .map(xbot_core::legacy::legacy_lock_key)
+        .collect())
+}

@@ -70,7 +70,7 @@ export async function startRestartableRedis() {
 
 /**
  * A private 3-master Redis Cluster on free loopback ports (no replicas).
- * `stop()` kills the three servers by PID.
+ * `stop()` kills the three servers by PID, `kill(i)` one of them.
  */
 export async function startCluster() {
   const nodes = [];
@@ -105,7 +105,8 @@ export async function startCluster() {
     stop();
     throw e;
   }
-  return { nodes: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), stop };
+  // kill(i): SIGKILL one master (a node failure).
+  return { nodes: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), stop, kill: (i) => nodes[i].child.kill('SIGKILL') };
 }
 
 /**
