@@ -167,7 +167,10 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
             } else {
                 std::fs::read_to_string(&file)
             }
-            .map_err(|e| OpError::Config(format!("cannot read {file}: {e}")))?;
+            .map_err(|e| OpError::Input {
+                what: format!("bandit import {file}"),
+                reason: format!("cannot read it: {e}"),
+            })?;
             let posteriors = bandit::parse_posteriors(&text, &redis.ctx)?;
             let n = bandit::import(&redis, &posteriors).await?;
             ok(json!({ "imported": n, "posteriors": posteriors }))

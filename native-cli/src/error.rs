@@ -45,8 +45,8 @@ pub enum OpError {
     #[error("the value stored at {key} is not valid: {reason}; fix or delete it")]
     BadStoredValue { key: String, reason: String },
 
-    #[error("{what} walks the keyspace node by node and does not run on a Redis Cluster yet; point --redis-url at one node")]
-    NotOnCluster { what: &'static str },
+    #[error("{what}: {reason}")]
+    Input { what: String, reason: String },
 
     #[error("durable mode: only {acked} of {wanted} replicas confirmed the write to {key} in time; it is retried (XBOT_REDIS_WAIT_REPLICAS)")]
     NotReplicated {
@@ -75,7 +75,7 @@ impl OpError {
             OpError::NotOwner { .. } => "NOT_OWNER",
             OpError::NotDead { .. } => "NOT_DEAD",
             OpError::BadStoredValue { .. } => "BAD_STORED_VALUE",
-            OpError::NotOnCluster { .. } => "NOT_ON_CLUSTER",
+            OpError::Input { .. } => "INVALID_INPUT",
             OpError::NotReplicated { .. } => "NOT_REPLICATED",
             OpError::Protocol { .. } => "PROTOCOL_ERROR",
         }
@@ -83,7 +83,10 @@ impl OpError {
 
     /// Bad input (exit 2) rather than a failure (exit 1).
     pub fn is_usage(&self) -> bool {
-        matches!(self, OpError::Core(_) | OpError::Config(_))
+        matches!(
+            self,
+            OpError::Core(_) | OpError::Config(_) | OpError::Input { .. }
+        )
     }
 }
 

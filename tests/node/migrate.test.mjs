@@ -221,6 +221,45 @@ describe('on a redis-server', () => {
     assert.equal((await client.lock('posting_in_progress').acquire()).acquired, true);
   });
 
+  test('bandit import seeds posteriors from JSON Lines (the bot\'s Postgres table); one bad line imports nothing', async () => {
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'xbot-bandit-'));
+    const good = [
+      { kind: 'topic', arm: 'ai', alpha: 41.5, beta: 12 },
+      { kind: 'topic', arm: 'rust', alpha: 3, beta: 30.25 },
+      { kind: 'hour', arm: '09', alpha: 7, beta: 2 },
+    ];
+    const file = join(dir, 'posteriors.jsonl');
+    writeFileSync(file, good.map((p) => JSON.stringify(p)).join('\n') + '\n\n');
+    const out = ok(server.url, ['bandit', 'import', file]);
+    assert.equal(out.imported, 3);
+    const client = xbot.createXbot(redis);
+    assert.deepEqual((await client.bandit.posteriors('topic', ['ai', 'rust'])).map((a) => [a.alpha, a.beta]), [[41.5, 12], [3, 30.25]]);
+    // Read from standard input too; a second import replaces, it does not add.
+    const stdin = spawnSync(bin, ['--json', '--redis-url', server.url, 'bandit', 'import', '-'], {
+      input: JSON.stringify({ kind: 'topic', arm: 'ai', alpha: 2, beta: 1 }), encoding: 'utf8', env: runnerEnv(),
+    });
+    assert.equal(stdin.status, 0, stdin.stderr);
+    assert.deepEqual((await client.bandit.posteriors('topic', ['ai'])).map((a) => [a.alpha, a.beta]), [[2, 1]]);
+    for (const [bad, why] of [
+      ['{"kind":"topic","arm":"x","alpha":0,"beta":1}', /line 2: alpha must be a finite number > 0/],
+      ['{"kind":"planet","arm":"x","alpha":1,"beta":1}', /line 2: .*planet/],
+      ['{"kind":"topic","arm":"x","alpha":1}', /line 2: missing field `beta`/],
+      ['{"kind":"topic","arm":"ai","alpha":1,"beta":1}', /line 2: topic arm "ai" appears twice/],
+      ['not json', /line 2:/],
+    ]) {
+      writeFileSync(file, `{"kind":"topic","arm":"ai","alpha":9,"beta":9}\n${bad}\n`);
+      const r = cli(server.url, ['bandit', 'import', file]);
+      assert.equal(r.status, 2, bad);
+      const { error } = JSON.parse(r.stderr);
+      assert.equal(error.code, 'INVALID_INPUT');
+      assert.match(error.message, why);
+      assert.match(error.message, /nothing was imported/);
+      assert.deepEqual((await client.bandit.posteriors('topic', ['ai'])).map((a) => [a.alpha, a.beta]), [[2, 1]], 'nothing imported');
+    }
+  });
+
   test('bad input: --delete-legacy without --execute, prod: without the flag, bad prefixes (exit 2, nothing written)', async () => {
     const size = await redis.dbsize();
     const a = cli(server.url, ['migrate', 'run', '--delete-legacy']);

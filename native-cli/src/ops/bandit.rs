@@ -112,10 +112,12 @@ pub fn parse_posteriors(
             continue;
         }
         let bad = |reason: String| {
-            OpError::Config(format!(
-                "line {}: {reason} (expected {{\"kind\": \"topic|hour|tag\", \"arm\": \"...\", \"alpha\": >0, \"beta\": >0}}); nothing was imported",
-                i + 1
-            ))
+            OpError::Input {
+            what: format!("line {}", i + 1),
+            reason: format!(
+                "{reason} (expected {{\"kind\": \"topic|hour|tag\", \"arm\": \"...\", \"alpha\": >0, \"beta\": >0}}); nothing was imported"
+            ),
+        }
         };
         let p: Posterior = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
         xbot_core::client::bandit_keys(&p.kind, &p.arm, redis_ctx)
