@@ -58,6 +58,8 @@ step('durable mode (WAIT 1) vs default, master + replica');
 const durable = JSON.parse(sh('node', ['bench/durable.mjs', '5000', '3']).trim().split('\n').pop());
 step('the TypeScript client vs raw ioredis and BullMQ');
 const client = JSON.parse(sh('node', ['bench/client.mjs', '10000', '3']).trim().split('\n').pop());
+step('migrate plan / run on 1M legacy keys vs SCAN + TYPE');
+const migrate = JSON.parse(sh('node', ['bench/migrate.mjs', '1000000', '3']).trim().split('\n').pop());
 
 // --- 5. footprint -------------------------------------------------------------
 step('runner footprint');
@@ -101,6 +103,9 @@ const goals = [
   ['TS client `pushMany` (1,000) ÷ BullMQ `addBulk` (1,000)', '≥ 2×', client.pushMany.ratio, (x) => x >= 2, ratio],
   ['TS client `work()` ÷ BullMQ `Worker`, concurrency 1', '≥ 1.5×', client.work[1].ratio, (x) => x >= 1.5, ratio],
   ['TS client `work()` ÷ BullMQ `Worker`, concurrency 16', '≥ 1.5×', client.work[16].ratio, (x) => x >= 1.5, ratio],
+  ['`migrate plan` keys/s ÷ raw SCAN + TYPE, 1M keys', '≥ 50%', 100 * migrate.plan.ratio, (x) => x >= 50, (x) => `${f(x, 0)}%`],
+  ['`migrate run --execute`, legacy queue members/s', '≥ 25k', migrate.run.membersPerSec / 1000, (x) => x >= 25, (x) => `${f(x, 1)}k`],
+  ['`migrate` peak RSS while walking 1M keys (plan, run)', '≤ 50 MB', Math.max(migrate.plan.peakRssKb, migrate.run.peakRssKb) / 1024, (x) => x <= 50, (x) => `${f(x, 1)} MB`],
   ['worker idle RSS', '≤ 15 MB', footprint.rssKb / 1024, (x) => x <= 15, (x) => `${f(x, 1)} MB`],
   ['worker start → healthy', '≤ 50 ms', footprint.startMs, (x) => x <= 50, (x) => `${x} ms`],
 ];
@@ -305,6 +310,29 @@ A client push costs one napi call (the core validates the options and builds
 the envelope around \`JSON.stringify(data)\` without reparsing it, ~4 µs) on
 top of the same round trip. The worker acks an item and reserves the next in
 one script call, as the runner does.
+
+## Migration from the legacy keys (\`xbot-redis migrate\`)
+
+\`node bench/migrate.mjs 1000000 3\` — one private redis-server filled by
+\`tests/legacy/fixture.mjs\` with ${f(migrate.keys)} keys: every legacy shape,
+legacy queues of ${f(migrate.members)} members (80,000 sync payloads plus
+8,000 retry copies, 10,000 candidates, 2,000 audit rows), and unrelated
+unprefixed keys without TTL. The anchor is the same Redis walked by SCAN
+(COUNT 1000) with a pipelined TYPE per key (ioredis), in the same run; the
+plan also reads PTTL of every key, MEMORY USAGE of 10 keys per pattern and every
+queue member. The run (release binary, \`--prefix prod:\`, so the 100,000-item
+production capacity applies) walks the keyspace too and writes ${f(migrate.run.moved)}
+items with their ledger entries (\`migrate_push\`, 500 per call); members/s is all
+legacy members over the whole run's time. Peak RSS is the process's VmHWM,
+polled every 20 ms. Medians of ${migrate.runs} runs.
+
+${table(['', 'measured', 'anchor', 'ratio'], [
+  ['plan, keys/s (anchor: SCAN + TYPE)', f(migrate.plan.keysPerSec), f(migrate.anchor.keysPerSec), `${f(100 * migrate.plan.ratio, 0)}%`],
+  ['plan, wall time', `${f(migrate.plan.ms / 1000, 2)} s`, `${f(migrate.anchor.ms / 1000, 2)} s`, ''],
+  ['run --execute, legacy members/s', f(migrate.run.membersPerSec), '', ''],
+  ['run --execute, wall time', `${f(migrate.run.ms / 1000, 2)} s`, '', ''],
+  ['peak RSS, plan / run', `${f(migrate.plan.peakRssKb / 1024, 1)} MB / ${f(migrate.run.peakRssKb / 1024, 1)} MB`, '', ''],
+])}
 
 ## Runner footprint
 
