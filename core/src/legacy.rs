@@ -757,20 +757,20 @@ pub struct MigratedItem {
     pub created_ms: i64,
     /// What identifies it across copies and runs: the ledger's field.
     pub identity: String,
-    /// The item JSON as stored (`createdAt` is the legacy time).
-    pub item: String,
 }
 
 impl MigratedItem {
-    /// The same item created at `created_ms` with `priority` (the earliest
-    /// copy's time and the best copy's priority, when copies collapse).
-    pub fn restamp(&mut self, created_ms: i64, priority: u8) -> Result<(), Skip> {
-        if (created_ms, priority) != (self.created_ms, self.priority) {
-            self.item = envelope(&self.id, &self.kind, &self.data, priority, created_ms)?;
-            self.created_ms = created_ms;
-            self.priority = priority;
-        }
-        Ok(())
+    /// The item JSON as stored: `{id, type, data, priority, createdAt,
+    /// retryCount: 0}`, created at the legacy time. Built only when it is
+    /// written (a first pass over a queue needs only the identity).
+    pub fn item_json(&self) -> Result<String, Skip> {
+        envelope(
+            &self.id,
+            &self.kind,
+            &self.data,
+            self.priority,
+            self.created_ms,
+        )
     }
 }
 
@@ -936,7 +936,6 @@ fn sync_row_item(
     }
     let data = serde_json::json!({ "table": table, "op": op, "row": Value::Object(row) });
     let priority = sync_priority(score);
-    let item = envelope(&id, "sync", &data, priority, created_ms)?;
     Ok(MigratedItem {
         id,
         kind: "sync".into(),
@@ -944,7 +943,6 @@ fn sync_row_item(
         priority,
         created_ms,
         identity,
-        item,
     })
 }
 
@@ -1068,7 +1066,6 @@ pub fn candidate_item(
         .filter(|t| is_token(t))
         .unwrap_or("post");
     let priority = candidate_priority(score);
-    let item = envelope(&identity, kind, &data, priority, created)?;
     Ok(MigratedItem {
         id: identity.clone(),
         kind: kind.into(),
@@ -1076,7 +1073,6 @@ pub fn candidate_item(
         priority,
         created_ms: created,
         identity,
-        item,
     })
 }
 
@@ -1285,7 +1281,7 @@ mod tests {
             json!({"table": "tweets", "op": "upsert", "row": {"id": "t1", "text": "hi", "likes": 3}})
         );
         assert_eq!(a.priority, 95);
-        let stored = crate::queue::QueueItem::from_json(&a.item).unwrap();
+        let stored = crate::queue::QueueItem::from_json(&a.item_json().unwrap()).unwrap();
         assert_eq!(stored.created_at, "2026-11-30T10:00:00.000Z");
         assert_eq!(stored.id, a.id);
         let mut bad = sync_member("1-a", "2026-11-30T10:00:00.000Z", 0);

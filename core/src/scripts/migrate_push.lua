@@ -1,4 +1,4 @@
--- migrate_push: copy up to 500 legacy queue members into a queue, each exactly
+-- migrate_push: copy up to 1,000 legacy queue members into a queue, each exactly
 -- once across runs: the queue's migration ledger and the item are written in
 -- the same call, so a migration killed at any point and run again neither
 -- loses nor repeats an item (even one the worker already consumed).
@@ -14,22 +14,38 @@
 -- Returns one reply per item: 1 added, 0 migrated before (in the ledger),
 -- 2 an item with this id is already queued (recorded, nothing changed),
 -- -1 full (not recorded: a later run adds it once there is room).
-local invalid, open, add, close -- defined by queue_push_common.lua (only invalid is used)
+
+-- The items come from `xbot-redis migrate` (built by the core, never by
+-- hand); they are still checked before the first write, cheaply: the id is a
+-- token, and the item is a JSON object that starts with that id (the core's
+-- envelope, `{"id":"<id>",...}`), within the size limit.
+local function invalid(id, body, priority, at, seq)
+  if id == nil or id == '' or #id > 128 or string.find(id, '[^%w_%-%.:@]') then
+    return "id must be 1-128 of letters, digits, '_', '-', '.', ':', '@'"
+  end
+  if body == nil or #body > 262144 or string.sub(body, -1) ~= '}'
+    or string.sub(body, 1, #id + 9) ~= '{"id":"' .. id .. '",' then
+    return 'the item must be a JSON object starting with its id (at most 256 KiB)'
+  end
+  if priority == nil or priority < 0 or priority > 100 or priority % 1 ~= 0 then
+    return 'priority must be an integer 0-100'
+  end
+  if at == nil or seq == nil or seq < 0 or seq > 15 or seq % 1 ~= 0 then
+    return 'bad enqueued-at or tie-break'
+  end
+  return nil
+end
 
 local function main()
   local capacity = tonumber(ARGV[1])
   if capacity == nil or capacity < 1 then return redis.error_reply('ERR migrate_push: bad capacity') end
   local n = (#ARGV - 1) / 5
-  if n < 1 or n > 500 or n % 1 ~= 0 then
-    return redis.error_reply('ERR migrate_push: ARGV must be the capacity, then 1-500 groups of id, item, priority, enqueued-at, tie-break')
+  if n < 1 or n > 1000 or n % 1 ~= 0 then
+    return redis.error_reply('ERR migrate_push: ARGV must be the capacity, then 1-1000 groups of id, item, priority, enqueued-at, tie-break')
   end
   for i = 0, n - 1 do
     local b = 2 + i * 5
-    local bad = invalid(ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), 0)
-    local seq = tonumber(ARGV[b + 4])
-    if not bad and (tonumber(ARGV[b + 3]) == nil or seq == nil or seq < 0 or seq > 15 or seq % 1 ~= 0) then
-      bad = 'bad enqueued-at or tie-break'
-    end
+    local bad = invalid(ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4]))
     if bad then return redis.error_reply('ERR migrate_push: item ' .. (i + 1) .. ': ' .. bad) end
   end
   local t = redis.call('TIME')
@@ -63,3 +79,4 @@ local function main()
   return out
 end
 
+return main()

@@ -50,7 +50,7 @@ macro_rules! script {
 pub static SCRIPTS: &[LuaScript] = &[
     script!("queue_push", 7, tail "queue_push_common.lua"),
     script!("queue_push_many", 7, tail "queue_push_common.lua"),
-    script!("migrate_push", 8, tail "queue_push_common.lua"),
+    script!("migrate_push", 8, false),
     script!("migrate_counter", 1, false),
     script!("queue_reserve", 7, false),
     script!("queue_ack", 7, false),

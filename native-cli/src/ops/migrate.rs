@@ -11,22 +11,21 @@
 //! again ends exactly where one uninterrupted run would.
 
 use crate::error::{OpError, OpResult};
-use crate::ops::keyspace::{scan, spinner};
+use crate::ops::keyspace::{glob_escape, scan, spinner};
 use crate::redis::{Node, Redis};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use xbot_core::keys::{build_key, classify_key, queue_keys, Params, Prefix};
 use xbot_core::legacy::{
-    self, classify_legacy, decode_member, generalize, LegacyAction, LegacyFamily, MigratedItem,
-    Skip,
+    self, classify_legacy, decode_member, generalize, LegacyAction, LegacyFamily, Skip,
 };
 use xbot_core::queue::QueueName;
 
 /// Keys per SCAN call (a hint) and per pipeline.
 const BATCH: usize = 1_000;
 /// Members per ZSCAN call (a hint) and per `migrate_push` call.
-const MEMBERS_PER_CALL: usize = 500;
+const MEMBERS_PER_CALL: usize = 1_000;
 /// Keys per pattern whose memory is measured (`MEMORY USAGE` is O(size)).
 const MEMORY_SAMPLES: u64 = 10;
 /// Examples kept per row and per problem.
@@ -193,7 +192,7 @@ impl Walk<'_> {
     }
 
     /// One SCAN batch of one node.
-    async fn batch(&mut self, node: &Node, keys: Vec<String>) -> OpResult<()> {
+    async fn batch(&mut self, node: Option<&Node>, keys: Vec<String>) -> OpResult<()> {
         let prefixes = &self.opts.legacy_prefixes;
         let named: Vec<Option<legacy::LegacyKey>> =
             keys.iter().map(|k| classify_legacy(k, prefixes)).collect();
@@ -248,7 +247,17 @@ impl Walk<'_> {
             }
             fetch.push(f);
         }
-        let replies = self.redis.node_pipeline(node, &pipe).await?;
+        let replies = match node {
+            Some(node) => self.redis.node_pipeline(node, &pipe).await?,
+            // Keys named exactly: each command goes where its key lives.
+            None => pipe
+                .query_async(&mut self.redis.conn.clone())
+                .await
+                .map_err(|source| OpError::Redis {
+                    what: "TYPE/PTTL batch".into(),
+                    source,
+                })?,
+        };
         let mut replies = replies.into_iter();
         let mut copies = Vec::new();
         for (i, (key, n)) in keys.into_iter().zip(named).enumerate() {
@@ -525,10 +534,9 @@ impl Walk<'_> {
 
     /// One legacy queue, member by member.
     async fn queue(&mut self, f: &'static LegacyFamily, key: &str) -> OpResult<()> {
-        let target = QueueName::SyncToSupabase;
         let target = match f.action {
             LegacyAction::CandidateQueue => QueueName::PendingPosts,
-            _ => target,
+            _ => QueueName::SyncToSupabase,
         };
         let now = self.opts.now_ms;
         let convert = |m: &serde_json::Map<String, Value>, score: f64| match f.action {
@@ -550,20 +558,30 @@ impl Walk<'_> {
             })
             .await?;
         }
-        let keys = queue_keys(target, &self.redis.ctx);
+        let target_keys = queue_keys(target, &self.redis.ctx);
         let ledger = build_key(
             "queue.migrated",
             &[("queue".to_string(), target.as_str().to_string())].into(),
             &self.redis.ctx,
         )?
         .key;
+        let batch_ctx = BatchCtx {
+            redis: self.redis.clone(),
+            mode: self.opts.mode,
+            delete_legacy: self.opts.delete_legacy,
+            keys: target_keys.to_vec(),
+            ledger,
+            capacity: self.redis.ctx.profile().queue_capacity,
+            legacy_key: key.to_string(),
+        };
         let mut seen: HashSet<String> = HashSet::new();
         let mut ties: HashMap<(u8, i64), u8> = HashMap::new();
-        let mut batch: Vec<(MigratedItem, u8, String)> = Vec::new();
+        let mut batch: Vec<Prepared> = Vec::new();
         let mut row = std::mem::take(self.row(f, ""));
         let mut problems: Vec<(&'static str, String)> = Vec::new();
-        let capacity = self.redis.ctx.profile().queue_capacity;
-        let (opts, redis) = (self.opts, self.redis);
+        let mut expired_members: Vec<String> = Vec::new();
+        // One batch is written while the next is converted.
+        let mut in_flight: Option<tokio::task::JoinHandle<OpResult<Counts>>> = None;
         self.zscan(key, async |_, member: &str, score: f64| {
             row.members += 1;
             let d = match decode_member(member) {
@@ -585,9 +603,7 @@ impl Walk<'_> {
                         "expiredCandidate",
                         format!("{} expired at {expires_at}", id_of(&d.value)),
                     ));
-                    if opts.delete_legacy && opts.mode == Mode::Execute {
-                        batch_delete(redis, key, &[member.to_string()], &mut row).await?;
-                    }
+                    expired_members.push(member.to_string());
                     return Ok(());
                 }
                 Err(e) => {
@@ -606,38 +622,51 @@ impl Walk<'_> {
                 } else {
                     problems.push(("duplicateId", format!("{} appears twice", it.id)));
                 }
-                batch.push((it, u8::MAX, member.to_string()));
+                batch.push(Prepared::copy(it.id, member));
             } else {
                 if let Some(&(created, best)) = firsts.get(&it.identity) {
-                    let priority = legacy::sync_priority(best);
-                    if let Err(e) = it.restamp(created, priority) {
-                        row.skipped += 1;
-                        problems.push(("badField", format!("{}: {e}", it.id)));
-                        return Ok(());
-                    }
+                    it.created_ms = created;
+                    it.priority = legacy::sync_priority(best);
                 }
                 let n = ties.entry((it.priority, it.created_ms)).or_default();
                 let seq = (*n).min(15);
                 *n = n.saturating_add(1);
-                batch.push((it, seq, member.to_string()));
+                match it.item_json() {
+                    Ok(json) => batch.push(Prepared {
+                        id: it.id,
+                        item: Some(json),
+                        priority: it.priority,
+                        created_ms: it.created_ms,
+                        seq,
+                        member: member.to_string(),
+                    }),
+                    Err(e) => {
+                        row.skipped += 1;
+                        problems.push(("badField", format!("{}: {e}", it.id)));
+                    }
+                }
             }
             if batch.len() >= MEMBERS_PER_CALL {
-                flush(
-                    redis,
-                    opts,
-                    &keys,
-                    &ledger,
-                    capacity,
-                    key,
-                    std::mem::take(&mut batch),
-                    &mut row,
-                )
-                .await?;
+                if let Some(h) = in_flight.take() {
+                    row.add(join(h).await?);
+                }
+                let ctx = batch_ctx.clone();
+                let items = std::mem::take(&mut batch);
+                in_flight = Some(tokio::spawn(async move { ctx.flush(items).await }));
             }
             Ok(())
         })
         .await?;
-        flush(redis, opts, &keys, &ledger, capacity, key, batch, &mut row).await?;
+        if let Some(h) = in_flight.take() {
+            row.add(join(h).await?);
+        }
+        row.add(batch_ctx.flush(batch).await?);
+        if self.opts.mode == Mode::Execute && self.opts.delete_legacy {
+            // Expired candidates are done with: their copy is not needed.
+            for chunk in expired_members.chunks(MEMBERS_PER_CALL) {
+                row.deleted += batch_ctx.zrem(chunk).await?;
+            }
+        }
         *self.row(f, "") = row;
         for (kind, example) in problems {
             self.problem(kind, f.name, || example);
@@ -699,128 +728,172 @@ fn id_of(m: &serde_json::Map<String, Value>) -> String {
         .map_or_else(|| "(no id)".into(), |v| v.to_string())
 }
 
-/// Sends one batch of converted members: with `--execute` through
-/// `migrate_push` (item and ledger entry in one call), else a ledger lookup.
-/// Collapsed copies (`seq == u8::MAX`) only count, and are deleted with
-/// their first copy.
-#[allow(clippy::too_many_arguments)]
-async fn flush(
-    redis: &Redis,
-    opts: &Options,
-    keys: &[String; 7],
-    ledger: &str,
-    capacity: u64,
-    legacy_key: &str,
-    batch: Vec<(MigratedItem, u8, String)>,
-    row: &mut Row,
-) -> OpResult<()> {
-    if batch.is_empty() {
-        return Ok(());
+/// One converted member, ready to send.
+struct Prepared {
+    id: String,
+    /// The item JSON; `None` for a copy that collapses into an earlier item.
+    item: Option<String>,
+    priority: u8,
+    created_ms: i64,
+    seq: u8,
+    /// The legacy member, removed after a verified copy (`--delete-legacy`).
+    member: String,
+}
+
+impl Prepared {
+    fn copy(id: String, member: &str) -> Prepared {
+        Prepared {
+            id,
+            item: None,
+            priority: 0,
+            created_ms: 0,
+            seq: 0,
+            member: member.to_string(),
+        }
     }
-    let (items, copies): (Vec<_>, Vec<_>) =
-        batch.into_iter().partition(|(_, seq, _)| *seq != u8::MAX);
-    let mut verified: Vec<String> = Vec::new();
-    if opts.mode == Mode::Execute {
-        if !items.is_empty() {
-            let mut args = vec![capacity.to_string()];
-            for (it, seq, _) in &items {
+}
+
+/// What one batch did.
+#[derive(Debug, Default)]
+struct Counts {
+    migrate: u64,
+    already: u64,
+    full: u64,
+    deleted: u64,
+}
+
+impl Row {
+    fn add(&mut self, c: Counts) {
+        self.migrate += c.migrate;
+        self.already_migrated += c.already;
+        self.full += c.full;
+        self.deleted += c.deleted;
+    }
+}
+
+async fn join(h: tokio::task::JoinHandle<OpResult<Counts>>) -> OpResult<Counts> {
+    h.await
+        .map_err(|e| OpError::Config(format!("a migration batch failed: {e}")))?
+}
+
+/// Where a queue's batches go (owned, so a batch can be sent by a task of its own).
+#[derive(Clone)]
+struct BatchCtx {
+    redis: Redis,
+    mode: Mode,
+    delete_legacy: bool,
+    /// The target queue's seven keys.
+    keys: Vec<String>,
+    ledger: String,
+    capacity: u64,
+    legacy_key: String,
+}
+
+impl BatchCtx {
+    /// Sends one batch: with `--execute` through `migrate_push` (item and
+    /// ledger entry in one call), else a ledger lookup. Collapsed copies only
+    /// count, and are deleted once their identity is in the ledger.
+    async fn flush(&self, batch: Vec<Prepared>) -> OpResult<Counts> {
+        let mut c = Counts::default();
+        if batch.is_empty() {
+            return Ok(c);
+        }
+        let (items, copies): (Vec<_>, Vec<_>) = batch.into_iter().partition(|p| p.item.is_some());
+        let mut verified: Vec<String> = Vec::new();
+        if self.mode == Mode::Execute && !items.is_empty() {
+            let mut args = Vec::with_capacity(1 + 5 * items.len());
+            args.push(self.capacity.to_string());
+            for p in &items {
                 args.extend([
-                    it.id.clone(),
-                    it.item.clone(),
-                    it.priority.to_string(),
-                    it.created_ms.to_string(),
-                    seq.to_string(),
+                    p.id.clone(),
+                    p.item.clone().unwrap_or_default(),
+                    p.priority.to_string(),
+                    p.created_ms.to_string(),
+                    p.seq.to_string(),
                 ]);
             }
-            let mut all = keys.to_vec();
-            all.push(ledger.to_string());
-            let replies: Vec<i64> = redis.script_durable("migrate_push", &all, &args).await?;
+            let mut keys = self.keys.clone();
+            keys.push(self.ledger.clone());
+            let replies: Vec<i64> = self
+                .redis
+                .script_durable("migrate_push", &keys, &args)
+                .await?;
             if replies.len() != items.len() {
                 return Err(OpError::Protocol {
                     script: "migrate_push",
                     detail: format!("{} replies for {} items", replies.len(), items.len()),
                 });
             }
-            for ((_, _, member), r) in items.iter().zip(replies) {
+            for (p, r) in items.into_iter().zip(replies) {
                 match r {
-                    1 => row.migrate += 1,
-                    0 | 2 => row.already_migrated += 1,
+                    1 => c.migrate += 1,
+                    0 | 2 => c.already += 1,
                     _ => {
-                        row.full += 1;
+                        c.full += 1;
                         continue;
                     }
                 }
-                verified.push(member.clone());
+                verified.push(p.member);
+            }
+        } else if !items.is_empty() {
+            for seen in self.in_ledger(&items).await? {
+                if seen {
+                    c.already += 1;
+                } else {
+                    c.migrate += 1;
+                }
             }
         }
-    } else {
-        let mut pipe = redis::pipe();
-        for (it, ..) in &items {
-            pipe.cmd("HEXISTS").arg(ledger).arg(&it.id);
-        }
-        let seen: Vec<bool> = if items.is_empty() {
-            Vec::new()
-        } else {
-            pipe.query_async(&mut redis.conn.clone())
-                .await
-                .map_err(|source| OpError::Redis {
-                    what: ledger.to_string(),
-                    source,
-                })?
-        };
-        for s in seen {
-            if s {
-                row.already_migrated += 1;
-            } else {
-                row.migrate += 1;
+        if self.delete_legacy && self.mode == Mode::Execute {
+            // A copy is verified once its identity is in the ledger (its
+            // first copy may have been in another batch).
+            if !copies.is_empty() {
+                let seen = self.in_ledger(&copies).await?;
+                verified.extend(
+                    copies
+                        .into_iter()
+                        .zip(seen)
+                        .filter(|(_, s)| *s)
+                        .map(|(p, _)| p.member),
+                );
+            }
+            for chunk in verified.chunks(MEMBERS_PER_CALL) {
+                c.deleted += self.zrem(chunk).await?;
             }
         }
+        Ok(c)
     }
-    if opts.delete_legacy && opts.mode == Mode::Execute {
-        // A copy is verified once its identity is in the ledger: check the
-        // collapsed copies' too (their first copy may be in another batch).
-        if !copies.is_empty() {
-            let mut pipe = redis::pipe();
-            for (it, ..) in &copies {
-                pipe.cmd("HEXISTS").arg(ledger).arg(&it.id);
-            }
-            let seen: Vec<bool> =
-                pipe.query_async(&mut redis.conn.clone())
-                    .await
-                    .map_err(|source| OpError::Redis {
-                        what: ledger.to_string(),
-                        source,
-                    })?;
-            verified.extend(
-                copies
-                    .into_iter()
-                    .zip(seen)
-                    .filter(|(_, s)| *s)
-                    .map(|((_, _, m), _)| m),
-            );
-        }
-        batch_delete(redis, legacy_key, &verified, row).await?;
-    }
-    Ok(())
-}
 
-/// Removes verified members from a legacy queue (ZREM: members the old bot
-/// adds meanwhile stay).
-async fn batch_delete(redis: &Redis, key: &str, members: &[String], row: &mut Row) -> OpResult<()> {
-    if members.is_empty() {
-        return Ok(());
+    /// Which of `items` the ledger holds.
+    async fn in_ledger(&self, items: &[Prepared]) -> OpResult<Vec<bool>> {
+        let mut pipe = redis::pipe();
+        for p in items {
+            pipe.cmd("HEXISTS").arg(&self.ledger).arg(&p.id);
+        }
+        pipe.query_async(&mut self.redis.conn.clone())
+            .await
+            .map_err(|source| OpError::Redis {
+                what: self.ledger.clone(),
+                source,
+            })
     }
-    let n: u64 = redis::cmd("ZREM")
-        .arg(key)
-        .arg(members)
-        .query_async(&mut redis.conn.clone())
-        .await
-        .map_err(|source| OpError::Redis {
-            what: format!("ZREM {key}"),
-            source,
-        })?;
-    row.deleted += n;
-    Ok(())
+
+    /// Removes verified members from the legacy queue (ZREM: members the old
+    /// bot adds meanwhile stay).
+    async fn zrem(&self, members: &[String]) -> OpResult<u64> {
+        if members.is_empty() {
+            return Ok(0);
+        }
+        redis::cmd("ZREM")
+            .arg(&self.legacy_key)
+            .arg(members)
+            .query_async(&mut self.redis.conn.clone())
+            .await
+            .map_err(|source| OpError::Redis {
+                what: format!("ZREM {}", self.legacy_key),
+                source,
+            })
+    }
 }
 
 /// Why a migration is refused before it touches anything.
@@ -843,6 +916,40 @@ pub fn check(
     Ok(())
 }
 
+/// Where a run looks: keys the catalog names exactly, and SCAN MATCH
+/// patterns for the families it copies (both from [`legacy::LEGACY`]).
+fn run_targets(prefixes: &[Prefix]) -> (Vec<String>, Vec<String>) {
+    let mut exact = Vec::new();
+    let mut patterns: Vec<String> = Vec::new();
+    for f in legacy::LEGACY {
+        if matches!(
+            f.action,
+            LegacyAction::ReportOnly | LegacyAction::DedupCompat
+        ) {
+            continue;
+        }
+        let under: Vec<&str> = match f.prefixing {
+            legacy::Prefixing::None => vec![""],
+            legacy::Prefixing::Legacy => prefixes.iter().map(Prefix::as_str).collect(),
+            legacy::Prefixing::Either => std::iter::once("")
+                .chain(prefixes.iter().map(Prefix::as_str))
+                .collect(),
+        };
+        for p in under {
+            match f.pattern.find('<') {
+                None => exact.push(format!("{p}{}", f.pattern)),
+                Some(i) => {
+                    let glob = format!("{}*", glob_escape(&format!("{p}{}", &f.pattern[..i])));
+                    if !patterns.contains(&glob) {
+                        patterns.push(glob);
+                    }
+                }
+            }
+        }
+    }
+    (exact, patterns)
+}
+
 /// `migrate plan` and `migrate run`.
 pub async fn migrate(redis: &Redis, opts: &Options) -> OpResult<Report> {
     let mut walk = Walk {
@@ -861,13 +968,39 @@ pub async fn migrate(redis: &Redis, opts: &Options) -> OpResult<Report> {
         Mode::DryRun => "migration (dry run)",
         Mode::Execute => "migrating",
     });
-    scan(redis, "*", BATCH, async |node: &Node, keys: Vec<String>| {
-        let n = keys.len() as u64;
-        walk.batch(node, keys).await?;
-        bar.inc(n);
-        Ok(())
-    })
-    .await?;
+    if opts.mode == Mode::Plan {
+        // The inventory walks everything.
+        scan(redis, "*", BATCH, async |node: &Node, keys: Vec<String>| {
+            let n = keys.len() as u64;
+            walk.batch(Some(node), keys).await?;
+            bar.inc(n);
+            Ok(())
+        })
+        .await?;
+    } else {
+        // A run looks only where the catalog says something is to be copied:
+        // the queues and the lock by name, the rest by pattern (SCAN MATCH
+        // filters on the server, so a run over a large keyspace stays light).
+        let (exact, patterns) = run_targets(&opts.legacy_prefixes);
+        // One key per pipeline: on a Cluster they live in different slots.
+        for key in exact {
+            walk.batch(None, vec![key]).await?;
+        }
+        for pattern in patterns {
+            scan(
+                redis,
+                &pattern,
+                BATCH,
+                async |node: &Node, keys: Vec<String>| {
+                    let n = keys.len() as u64;
+                    walk.batch(Some(node), keys).await?;
+                    bar.inc(n);
+                    Ok(())
+                },
+            )
+            .await?;
+        }
+    }
     for (f, key) in std::mem::take(&mut walk.queues) {
         bar.set_message(format!("queue {key}"));
         walk.queue(f, &key).await?;
@@ -988,5 +1121,33 @@ fn human_bytes(b: u64) -> String {
         ..1_024 => format!("{b} B"),
         ..1_048_576 => format!("{:.1} KiB", b as f64 / 1_024.0),
         _ => format!("{:.1} MiB", b as f64 / 1_048_576.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_looks_only_where_something_is_copied() {
+        let (exact, patterns) = run_targets(&legacy::default_legacy_prefixes());
+        assert_eq!(
+            exact,
+            [
+                "queue:sync_to_supabase",
+                "queue:candidates",
+                "queue:audit_log",
+                "prod:xbot:lock:posting",
+                "app:xbot:lock:posting"
+            ]
+        );
+        assert_eq!(
+            patterns,
+            [
+                "rate_limit:hourly_tweets:*",
+                "cache:recent:tweet:*",
+                "cache:config:*"
+            ]
+        );
     }
 }
