@@ -6,10 +6,10 @@
 -- KEYS[1] ready  KEYS[2] items  KEYS[3] meta  KEYS[4] inflight  KEYS[5] delayed
 -- KEYS[6] dead   KEYS[7] seq    (see queue_push.lua)
 -- KEYS[8] ledger hash  item id -> epoch ms it was migrated
--- ARGV[1] capacity (ready + delayed + in-flight), then per item five values:
--- id, item JSON, priority 0-100, enqueued-at epoch ms (the legacy creation
--- time: FIFO order among migrated items), tie-break 0-15 (the caller numbers
--- items of the same priority and millisecond)
+-- ARGV[1] capacity (ready + delayed + in-flight), then per item four values:
+-- id, item JSON, priority 0-100, score (queue_push's formula with the legacy
+-- creation time as the enqueue time and the caller's tie-break, computed by
+-- the core: FIFO order among migrated items; its priority part must match)
 --
 -- Returns one reply per item: 1 added, 0 migrated before (in the ledger),
 -- 2 an item with this id is already queued (recorded, nothing changed),
@@ -19,7 +19,7 @@
 -- hand); they are still checked before the first write, cheaply: the id is a
 -- token, and the item is a JSON object that starts with that id (the core's
 -- envelope, `{"id":"<id>",...}`), within the size limit.
-local function invalid(id, body, priority, at, seq)
+local function invalid(id, body, priority, score)
   if id == nil or id == '' or #id > 128 or string.find(id, '[^%w_%-%.:@]') then
     return "id must be 1-128 of letters, digits, '_', '-', '.', ':', '@'"
   end
@@ -30,8 +30,9 @@ local function invalid(id, body, priority, at, seq)
   if priority == nil or priority < 0 or priority > 100 or priority % 1 ~= 0 then
     return 'priority must be an integer 0-100'
   end
-  if at == nil or seq == nil or seq < 0 or seq > 15 or seq % 1 ~= 0 then
-    return 'bad enqueued-at or tie-break'
+  if score == nil or score < 0 or score >= 9007199254740992 or score % 1 ~= 0
+    or math.floor(score / 70368744177664) ~= priority then
+    return 'the score must be an integer below 2^53 whose priority part is the priority'
   end
   return nil
 end
@@ -39,13 +40,13 @@ end
 local function main()
   local capacity = tonumber(ARGV[1])
   if capacity == nil or capacity < 1 then return redis.error_reply('ERR migrate_push: bad capacity') end
-  local n = (#ARGV - 1) / 5
+  local n = (#ARGV - 1) / 4
   if n < 1 or n > 1000 or n % 1 ~= 0 then
-    return redis.error_reply('ERR migrate_push: ARGV must be the capacity, then 1-1000 groups of id, item, priority, enqueued-at, tie-break')
+    return redis.error_reply('ERR migrate_push: ARGV must be the capacity, then 1-1000 groups of id, item, priority, score')
   end
   for i = 0, n - 1 do
-    local b = 2 + i * 5
-    local bad = invalid(ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4]))
+    local b = 2 + i * 4
+    local bad = invalid(ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]))
     if bad then return redis.error_reply('ERR migrate_push: item ' .. (i + 1) .. ': ' .. bad) end
   end
   local t = redis.call('TIME')
@@ -53,7 +54,7 @@ local function main()
   local size = redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[5]) + redis.call('ZCARD', KEYS[4])
   local out = {}
   for i = 0, n - 1 do
-    local b = 2 + i * 5
+    local b = 2 + i * 4
     local id = ARGV[b]
     if redis.call('HEXISTS', KEYS[8], id) == 1 then
       out[i + 1] = 0
@@ -65,13 +66,8 @@ local function main()
       out[i + 1] = -1
     else
       size = size + 1
-      local priority = tonumber(ARGV[b + 2])
-      -- The score queue_push gives an item enqueued at the legacy time
-      -- (clamped to [2024-01-01, now]), with the caller's tie-break.
-      local at = math.max(1704067200000, math.min(tonumber(ARGV[b + 3]), now))
-      local score = priority * 70368744177664 + (4398046511103 - (at - 1704067200000)) * 16 + (15 - tonumber(ARGV[b + 4]))
-      redis.call('HSET', KEYS[3], id .. ':p', priority)
-      redis.call('ZADD', KEYS[1], score, id)
+      redis.call('HSET', KEYS[3], id .. ':p', ARGV[b + 2])
+      redis.call('ZADD', KEYS[1], ARGV[b + 3], id)
       redis.call('HSET', KEYS[8], id, now)
       out[i + 1] = 1
     end

@@ -20,7 +20,7 @@ use xbot_core::keys::{build_key, classify_key, queue_keys, Params, Prefix};
 use xbot_core::legacy::{
     self, classify_legacy, decode_member, generalize, LegacyAction, LegacyFamily, Skip,
 };
-use xbot_core::queue::QueueName;
+use xbot_core::queue::{queue_score, QueueName, SCORE_EPOCH_MS};
 
 /// Keys per SCAN call (a hint) and per pipeline.
 const BATCH: usize = 1_000;
@@ -631,13 +631,23 @@ impl Walk<'_> {
                 let n = ties.entry((it.priority, it.created_ms)).or_default();
                 let seq = (*n).min(15);
                 *n = n.saturating_add(1);
-                match it.item_json() {
-                    Ok(json) => batch.push(Prepared {
+                // queue_push's score with the legacy creation time as the
+                // enqueue time (in [2024-01-01, now]) and the tie-break.
+                let at = it.created_ms.clamp(SCORE_EPOCH_MS as i64, now);
+                let score = queue_score(f64::from(it.priority), at as f64, f64::from(seq));
+                match it.item_json().and_then(|json| {
+                    score
+                        .map(|score| (json, score as u64))
+                        .map_err(|e| Skip::BadField {
+                            field: "createdAt",
+                            reason: e.to_string(),
+                        })
+                }) {
+                    Ok((json, score)) => batch.push(Prepared {
                         id: it.id,
                         item: Some(json),
                         priority: it.priority,
-                        created_ms: it.created_ms,
-                        seq,
+                        score,
                         member: member.to_string(),
                     }),
                     Err(e) => {
@@ -734,8 +744,8 @@ struct Prepared {
     /// The item JSON; `None` for a copy that collapses into an earlier item.
     item: Option<String>,
     priority: u8,
-    created_ms: i64,
-    seq: u8,
+    /// The queue score: priority, then the legacy creation time (FIFO), then the tie-break.
+    score: u64,
     /// The legacy member, removed after a verified copy (`--delete-legacy`).
     member: String,
 }
@@ -746,8 +756,7 @@ impl Prepared {
             id,
             item: None,
             priority: 0,
-            created_ms: 0,
-            seq: 0,
+            score: 0,
             member: member.to_string(),
         }
     }
@@ -801,15 +810,14 @@ impl BatchCtx {
         let (items, copies): (Vec<_>, Vec<_>) = batch.into_iter().partition(|p| p.item.is_some());
         let mut verified: Vec<String> = Vec::new();
         if self.mode == Mode::Execute && !items.is_empty() {
-            let mut args = Vec::with_capacity(1 + 5 * items.len());
+            let mut args = Vec::with_capacity(1 + 4 * items.len());
             args.push(self.capacity.to_string());
             for p in &items {
                 args.extend([
                     p.id.clone(),
                     p.item.clone().unwrap_or_default(),
                     p.priority.to_string(),
-                    p.created_ms.to_string(),
-                    p.seq.to_string(),
+                    p.score.to_string(),
                 ]);
             }
             let mut keys = self.keys.clone();
@@ -916,11 +924,14 @@ pub fn check(
     Ok(())
 }
 
-/// Where a run looks: keys the catalog names exactly, and SCAN MATCH
-/// patterns for the families it copies (both from [`legacy::LEGACY`]).
-fn run_targets(prefixes: &[Prefix]) -> (Vec<String>, Vec<String>) {
+/// Where a run looks: keys the catalog names exactly (the queues, the lock,
+/// today's posting counter — only today's window is carried), and SCAN MATCH
+/// patterns for the other families it copies, one per first key segment
+/// (`cache:*` for both caches: every pattern is one more walk of the whole
+/// keyspace on the server). All from [`legacy::LEGACY`].
+fn run_targets(prefixes: &[Prefix], today: &str) -> (Vec<String>, Vec<String>) {
     let mut exact = Vec::new();
-    let mut patterns: Vec<String> = Vec::new();
+    let mut heads: Vec<String> = Vec::new();
     for f in legacy::LEGACY {
         if matches!(
             f.action,
@@ -935,16 +946,32 @@ fn run_targets(prefixes: &[Prefix]) -> (Vec<String>, Vec<String>) {
                 .chain(prefixes.iter().map(Prefix::as_str))
                 .collect(),
         };
+        let pattern = match f.action {
+            LegacyAction::PostingCount => f.pattern.replace("<date>", today),
+            _ => f.pattern.to_string(),
+        };
         for p in under {
-            match f.pattern.find('<') {
-                None => exact.push(format!("{p}{}", f.pattern)),
-                Some(i) => {
-                    let glob = format!("{}*", glob_escape(&format!("{p}{}", &f.pattern[..i])));
-                    if !patterns.contains(&glob) {
-                        patterns.push(glob);
-                    }
-                }
+            match pattern.find('<') {
+                None => exact.push(format!("{p}{pattern}")),
+                Some(i) => heads.push(format!("{p}{}", &pattern[..i])),
             }
+        }
+    }
+    let mut patterns: Vec<String> = Vec::new();
+    for h in &heads {
+        let first = h.split(':').next().unwrap_or(h);
+        let shared = heads
+            .iter()
+            .filter(|o| o.split(':').next() == Some(first))
+            .count()
+            > 1;
+        let glob = if shared {
+            format!("{}:*", glob_escape(first))
+        } else {
+            format!("{}*", glob_escape(h))
+        };
+        if !patterns.contains(&glob) {
+            patterns.push(glob);
         }
     }
     (exact, patterns)
@@ -981,7 +1008,9 @@ pub async fn migrate(redis: &Redis, opts: &Options) -> OpResult<Report> {
         // A run looks only where the catalog says something is to be copied:
         // the queues and the lock by name, the rest by pattern (SCAN MATCH
         // filters on the server, so a run over a large keyspace stays light).
-        let (exact, patterns) = run_targets(&opts.legacy_prefixes);
+        let today =
+            xbot_core::time::time_bucket(xbot_core::time::Bucket::Date, opts.now_ms as f64)?;
+        let (exact, patterns) = run_targets(&opts.legacy_prefixes, &today);
         // One key per pipeline: on a Cluster they live in different slots.
         for key in exact {
             walk.batch(None, vec![key]).await?;
@@ -1130,24 +1159,18 @@ mod tests {
 
     #[test]
     fn a_run_looks_only_where_something_is_copied() {
-        let (exact, patterns) = run_targets(&legacy::default_legacy_prefixes());
+        let (exact, patterns) = run_targets(&legacy::default_legacy_prefixes(), "2026-12-01");
         assert_eq!(
             exact,
             [
                 "queue:sync_to_supabase",
                 "queue:candidates",
                 "queue:audit_log",
+                "rate_limit:hourly_tweets:2026-12-01",
                 "prod:xbot:lock:posting",
                 "app:xbot:lock:posting"
             ]
         );
-        assert_eq!(
-            patterns,
-            [
-                "rate_limit:hourly_tweets:*",
-                "cache:recent:tweet:*",
-                "cache:config:*"
-            ]
-        );
+        assert_eq!(patterns, ["cache:*"]);
     }
 }
