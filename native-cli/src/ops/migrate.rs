@@ -165,7 +165,57 @@ fn position(f: &LegacyFamily) -> usize {
         .expect("a catalog family")
 }
 
-impl Walk<'_> {
+impl<'a> Walk<'a> {
+    fn new(redis: &'a Redis, opts: &'a Options) -> Walk<'a> {
+        Walk {
+            redis,
+            opts,
+            families: BTreeMap::new(),
+            other: HashMap::new(),
+            other_truncated: 0,
+            problems: BTreeMap::new(),
+            scanned: 0,
+            our_keys: 0,
+            queues: Vec::new(),
+        }
+    }
+
+    /// Adds what another walk found (a queue's, the pattern walk's).
+    fn merge(&mut self, other: Walk) {
+        for (k, r) in other.families {
+            match self.families.get_mut(&k) {
+                Some(mine) => mine.absorb(r),
+                None => {
+                    self.families.insert(k, r);
+                }
+            }
+        }
+        for (k, r) in other.other {
+            match self.other.get_mut(&k) {
+                Some(mine) => mine.absorb(r),
+                None => {
+                    self.other.insert(k, r);
+                }
+            }
+        }
+        for (k, p) in other.problems {
+            match self.problems.get_mut(&k) {
+                Some(mine) => {
+                    mine.count += p.count;
+                    let room = EXAMPLES.saturating_sub(mine.examples.len());
+                    mine.examples.extend(p.examples.into_iter().take(room));
+                }
+                None => {
+                    self.problems.insert(k, p);
+                }
+            }
+        }
+        self.other_truncated += other.other_truncated;
+        self.scanned += other.scanned;
+        self.our_keys += other.our_keys;
+        self.queues.extend(other.queues);
+    }
+
     fn problem(&mut self, kind: &'static str, family: &str, example: impl FnOnce() -> String) {
         let p = self
             .problems
@@ -549,7 +599,11 @@ impl Walk<'_> {
         let mut firsts: HashMap<String, (i64, f64)> = HashMap::new();
         if f.action != LegacyAction::CandidateQueue {
             self.zscan(key, async |_, member: &str, score: f64| {
-                if let Ok(it) = decode_member(member).and_then(|d| convert(&d.value, score)) {
+                let it = match legacy::fast_sync_item(member, score) {
+                    Some(it) if f.action == LegacyAction::SyncQueue => Ok(it),
+                    _ => decode_member(member).and_then(|d| convert(&d.value, score)),
+                };
+                if let Ok(it) = it {
                     let e = firsts.entry(it.identity).or_insert((it.created_ms, score));
                     e.0 = e.0.min(it.created_ms);
                     e.1 = e.1.max(score);
@@ -584,18 +638,34 @@ impl Walk<'_> {
         let mut in_flight: Option<tokio::task::JoinHandle<OpResult<Counts>>> = None;
         self.zscan(key, async |_, member: &str, score: f64| {
             row.members += 1;
-            let d = match decode_member(member) {
-                Ok(d) => d,
-                Err(e) => {
-                    row.skipped += 1;
-                    problems.push(("undecodable", format!("{} ({e})", clip(member))));
-                    return Ok(());
-                }
+            // The common shape of a sync member without a JSON tree; the
+            // general path for the rest (and for every error).
+            let fast = match f.action {
+                LegacyAction::SyncQueue => legacy::fast_sync_item(member, score),
+                _ => None,
+            };
+            let d = match fast {
+                Some(_) => legacy::Decoded {
+                    value: serde_json::Map::new(),
+                    double_encoded: false,
+                },
+                None => match decode_member(member) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        row.skipped += 1;
+                        problems.push(("undecodable", format!("{} ({e})", clip(member))));
+                        return Ok(());
+                    }
+                },
             };
             if d.double_encoded {
                 problems.push(("doubleEncoded", clip(member)));
             }
-            let mut it = match convert(&d.value, score) {
+            let converted = match fast {
+                Some(it) => Ok(it),
+                None => convert(&d.value, score),
+            };
+            let mut it = match converted {
                 Ok(it) => it,
                 Err(Skip::Expired { expires_at }) => {
                     row.expired += 1;
@@ -617,7 +687,7 @@ impl Walk<'_> {
                 if f.action == LegacyAction::SyncQueue {
                     problems.push((
                         "duplicateSyncPayload",
-                        format!("{} is a copy of {}", id_of(&d.value), it.id),
+                        format!("{} is a copy of {}", member_id(member), it.id),
                     ));
                 } else {
                     problems.push(("duplicateId", format!("{} appears twice", it.id)));
@@ -733,6 +803,11 @@ fn clip(s: &str) -> String {
     format!("{}...", &s[..end])
 }
 
+/// A member's legacy id, for a message (members read by the fast path have no tree).
+fn member_id(member: &str) -> String {
+    decode_member(member).map_or_else(|_| "(undecodable)".into(), |d| id_of(&d.value))
+}
+
 fn id_of(m: &serde_json::Map<String, Value>) -> String {
     m.get("id")
         .map_or_else(|| "(no id)".into(), |v| v.to_string())
@@ -772,6 +847,29 @@ struct Counts {
 }
 
 impl Row {
+    /// Adds another row of the same family or pattern.
+    fn absorb(&mut self, o: Row) {
+        self.keys += o.keys;
+        self.sampled += o.sampled;
+        self.sampled_bytes += o.sampled_bytes;
+        let t = &mut self.ttl;
+        t.none += o.ttl.none;
+        t.under_1h += o.ttl.under_1h;
+        t.under_1d += o.ttl.under_1d;
+        t.under_7d += o.ttl.under_7d;
+        t.longer += o.ttl.longer;
+        self.members += o.members;
+        self.migrate += o.migrate;
+        self.already_migrated += o.already_migrated;
+        self.collapsed += o.collapsed;
+        self.expired += o.expired;
+        self.skipped += o.skipped;
+        self.full += o.full;
+        self.deleted += o.deleted;
+        let room = EXAMPLES.saturating_sub(self.examples.len());
+        self.examples.extend(o.examples.into_iter().take(room));
+    }
+
     fn add(&mut self, c: Counts) {
         self.migrate += c.migrate;
         self.already_migrated += c.already;
@@ -979,22 +1077,14 @@ fn run_targets(prefixes: &[Prefix], today: &str) -> (Vec<String>, Vec<String>) {
 
 /// `migrate plan` and `migrate run`.
 pub async fn migrate(redis: &Redis, opts: &Options) -> OpResult<Report> {
-    let mut walk = Walk {
-        redis,
-        opts,
-        families: BTreeMap::new(),
-        other: HashMap::new(),
-        other_truncated: 0,
-        problems: BTreeMap::new(),
-        scanned: 0,
-        our_keys: 0,
-        queues: Vec::new(),
-    };
+    let mut walk = Walk::new(redis, opts);
     let bar = spinner(match opts.mode {
         Mode::Plan => "inventory",
         Mode::DryRun => "migration (dry run)",
         Mode::Execute => "migrating",
     });
+    let mut side = Walk::new(redis, opts);
+    let mut patterns = Vec::new();
     if opts.mode == Mode::Plan {
         // The inventory walks everything.
         scan(redis, "*", BATCH, async |node: &Node, keys: Vec<String>| {
@@ -1010,11 +1100,24 @@ pub async fn migrate(redis: &Redis, opts: &Options) -> OpResult<Report> {
         // filters on the server, so a run over a large keyspace stays light).
         let today =
             xbot_core::time::time_bucket(xbot_core::time::Bucket::Date, opts.now_ms as f64)?;
-        let (exact, patterns) = run_targets(&opts.legacy_prefixes, &today);
+        let exact;
+        (exact, patterns) = run_targets(&opts.legacy_prefixes, &today);
         // One key per pipeline: on a Cluster they live in different slots.
         for key in exact {
             walk.batch(None, vec![key]).await?;
         }
+    }
+    // The queues, and a run's pattern walk, side by side: Redis works on one
+    // while this process converts another's members.
+    bar.set_message("queues");
+    let queues = std::mem::take(&mut walk.queues);
+    let jobs = queues.into_iter().map(|(f, key)| async move {
+        let mut w = Walk::new(redis, opts);
+        w.queue(f, &key).await?;
+        Ok::<_, OpError>(w)
+    });
+    let bar_ref = &bar;
+    let walk_patterns = async {
         for pattern in patterns {
             scan(
                 redis,
@@ -1022,18 +1125,21 @@ pub async fn migrate(redis: &Redis, opts: &Options) -> OpResult<Report> {
                 BATCH,
                 async |node: &Node, keys: Vec<String>| {
                     let n = keys.len() as u64;
-                    walk.batch(Some(node), keys).await?;
-                    bar.inc(n);
+                    side.batch(Some(node), keys).await?;
+                    bar_ref.inc(n);
                     Ok(())
                 },
             )
             .await?;
         }
+        Ok::<_, OpError>(())
+    };
+    let (done, walked) = tokio::join!(futures_util::future::try_join_all(jobs), walk_patterns);
+    walked?;
+    for w in done? {
+        walk.merge(w);
     }
-    for (f, key) in std::mem::take(&mut walk.queues) {
-        bar.set_message(format!("queue {key}"));
-        walk.queue(f, &key).await?;
-    }
+    walk.merge(side);
     bar.finish_and_clear();
     let mut families: Vec<Row> = walk.families.into_values().collect();
     let mut other: Vec<Row> = walk.other.into_values().collect();
