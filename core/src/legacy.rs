@@ -789,7 +789,8 @@ pub fn sync_priority(legacy: f64) -> u8 {
 /// Scores 50 → 50, 100 → 67, 150 → 75; near-equal scores may share a
 /// priority and are then served oldest first.
 pub fn candidate_priority(legacy_score: f64) -> u8 {
-    if !(legacy_score > 0.0) {
+    // NaN and scores ≤ 0 are the lowest priority.
+    if legacy_score.is_nan() || legacy_score <= 0.0 {
         return 0;
     }
     if legacy_score.is_infinite() {

@@ -56,19 +56,20 @@ local function main()
   for i = 0, n - 1 do
     local b = 2 + i * 4
     local id = ARGV[b]
-    if redis.call('HEXISTS', KEYS[8], id) == 1 then
+    -- The ledger entry first: it is the check and the record in one call
+    -- (taken back if the queue is full).
+    if redis.call('HSETNX', KEYS[8], id, now) == 0 then
       out[i + 1] = 0
     elseif redis.call('HSETNX', KEYS[2], id, ARGV[b + 1]) == 0 then
-      redis.call('HSET', KEYS[8], id, now)
       out[i + 1] = 2
     elseif size >= capacity then
       redis.call('HDEL', KEYS[2], id)
+      redis.call('HDEL', KEYS[8], id)
       out[i + 1] = -1
     else
       size = size + 1
       redis.call('HSET', KEYS[3], id .. ':p', ARGV[b + 2])
       redis.call('ZADD', KEYS[1], ARGV[b + 3], id)
-      redis.call('HSET', KEYS[8], id, now)
       out[i + 1] = 1
     end
   end

@@ -535,7 +535,7 @@ impl<'a> Walk<'a> {
                             .redis
                             .script(
                                 "migrate_counter",
-                                &[to.clone()],
+                                std::slice::from_ref(&to),
                                 &[n.to_string(), ends.to_string()],
                             )
                             .await
@@ -582,36 +582,34 @@ impl<'a> Walk<'a> {
         Ok(())
     }
 
-    /// One legacy queue, member by member.
+    /// One legacy queue, member by member: members are read in chunks
+    /// (ZSCAN), converted on a blocking thread while the next chunk is read
+    /// and the previous batch written, then ordered, numbered and sent here,
+    /// in scan order.
     async fn queue(&mut self, f: &'static LegacyFamily, key: &str) -> OpResult<()> {
         let target = match f.action {
             LegacyAction::CandidateQueue => QueueName::PendingPosts,
             _ => QueueName::SyncToSupabase,
         };
         let now = self.opts.now_ms;
-        let convert = |m: &serde_json::Map<String, Value>, score: f64| match f.action {
-            LegacyAction::SyncQueue => legacy::sync_item(m, score),
-            LegacyAction::AuditQueue => legacy::audit_item(m, score),
-            _ => legacy::candidate_item(m, score, now),
-        };
         // Pass 1 (sync payloads only): copies of one payload become one item,
         // created when the first copy was and as urgent as the most urgent.
         let mut firsts: HashMap<String, (i64, f64)> = HashMap::new();
         if f.action != LegacyAction::CandidateQueue {
-            self.zscan(key, async |_, member: &str, score: f64| {
-                let it = match legacy::fast_sync_item(member, score) {
-                    Some(it) if f.action == LegacyAction::SyncQueue => Ok(it),
-                    _ => decode_member(member).and_then(|d| convert(&d.value, score)),
-                };
-                if let Ok(it) = it {
-                    let e = firsts.entry(it.identity).or_insert((it.created_ms, score));
-                    e.0 = e.0.min(it.created_ms);
-                    e.1 = e.1.max(score);
+            self.chunks(key, None, f, now, |converted| {
+                for c in converted {
+                    if let Converted::Item { it, .. } = c {
+                        let e = firsts
+                            .entry(it.identity)
+                            .or_insert((it.created_ms, it.score));
+                        e.0 = e.0.min(it.created_ms);
+                        e.1 = e.1.max(it.score);
+                    }
                 }
-                Ok(())
             })
             .await?;
         }
+        let firsts = std::sync::Arc::new(firsts);
         let target_keys = queue_keys(target, &self.redis.ctx);
         let ledger = build_key(
             "queue.migrated",
@@ -630,117 +628,107 @@ impl<'a> Walk<'a> {
         };
         let mut seen: HashSet<String> = HashSet::new();
         let mut ties: HashMap<(u8, i64), u8> = HashMap::new();
-        let mut batch: Vec<Prepared> = Vec::new();
         let mut row = std::mem::take(self.row(f, ""));
         let mut problems: Vec<(&'static str, String)> = Vec::new();
         let mut expired_members: Vec<String> = Vec::new();
+        let mut batches: Vec<Vec<Prepared>> = Vec::new();
+        let mut batch: Vec<Prepared> = Vec::new();
+        // Pass 2: order, number and batch the converted members; every full
+        // batch is handed back to be written while the next chunks convert.
+        let mut order = |converted: Vec<Converted>| {
+            for c in converted {
+                row.members += 1;
+                let (it, member, double) = match c {
+                    Converted::Bad { kind, message } => {
+                        row.skipped += 1;
+                        problems.push((kind, message));
+                        continue;
+                    }
+                    Converted::Expired {
+                        message,
+                        member,
+                        double,
+                    } => {
+                        if double {
+                            problems.push(("doubleEncoded", clip(&member)));
+                        }
+                        row.expired += 1;
+                        problems.push(("expiredCandidate", message));
+                        expired_members.push(member);
+                        continue;
+                    }
+                    Converted::Item { it, member, double } => (it, member, double),
+                };
+                if double {
+                    problems.push(("doubleEncoded", clip(&member)));
+                }
+                if !seen.insert(it.identity.clone()) {
+                    row.collapsed += 1;
+                    if f.action == LegacyAction::SyncQueue {
+                        problems.push((
+                            "duplicateSyncPayload",
+                            format!("{} is a copy of {}", member_id(&member), it.item.id),
+                        ));
+                    } else {
+                        problems.push(("duplicateId", format!("{} appears twice", it.item.id)));
+                    }
+                    batch.push(Prepared::copy(it.item.id, member));
+                } else {
+                    let n = ties
+                        .entry((it.item.priority, it.item.created_ms))
+                        .or_default();
+                    let seq = (*n).min(15);
+                    *n = n.saturating_add(1);
+                    // queue_push's score with the legacy creation time as the
+                    // enqueue time (in [2024-01-01, now]) and the tie-break.
+                    let at = it.item.created_ms.clamp(SCORE_EPOCH_MS as i64, now);
+                    match (
+                        it.json,
+                        queue_score(f64::from(it.item.priority), at as f64, f64::from(seq)),
+                    ) {
+                        (Ok(json), Ok(score)) => batch.push(Prepared {
+                            id: it.item.id,
+                            item: Some(json),
+                            priority: it.item.priority,
+                            score: score as u64,
+                            member,
+                        }),
+                        (Err(e), _) => {
+                            row.skipped += 1;
+                            problems.push(("badField", format!("{}: {e}", it.item.id)));
+                        }
+                        (_, Err(e)) => {
+                            row.skipped += 1;
+                            problems.push(("badField", format!("{}: {e}", it.item.id)));
+                        }
+                    }
+                }
+                if batch.len() >= MEMBERS_PER_CALL {
+                    batches.push(std::mem::take(&mut batch));
+                }
+            }
+            std::mem::take(&mut batches)
+        };
         // One batch is written while the next is converted.
         let mut in_flight: Option<tokio::task::JoinHandle<OpResult<Counts>>> = None;
-        self.zscan(key, async |_, member: &str, score: f64| {
-            row.members += 1;
-            // The common shape of a sync member without a JSON tree; the
-            // general path for the rest (and for every error).
-            let fast = match f.action {
-                LegacyAction::SyncQueue => legacy::fast_sync_item(member, score),
-                _ => None,
-            };
-            let d = match fast {
-                Some(_) => legacy::Decoded {
-                    value: serde_json::Map::new(),
-                    double_encoded: false,
-                },
-                None => match decode_member(member) {
-                    Ok(d) => d,
-                    Err(e) => {
-                        row.skipped += 1;
-                        problems.push(("undecodable", format!("{} ({e})", clip(member))));
-                        return Ok(());
-                    }
-                },
-            };
-            if d.double_encoded {
-                problems.push(("doubleEncoded", clip(member)));
-            }
-            let converted = match fast {
-                Some(it) => Ok(it),
-                None => convert(&d.value, score),
-            };
-            let mut it = match converted {
-                Ok(it) => it,
-                Err(Skip::Expired { expires_at }) => {
-                    row.expired += 1;
-                    problems.push((
-                        "expiredCandidate",
-                        format!("{} expired at {expires_at}", id_of(&d.value)),
-                    ));
-                    expired_members.push(member.to_string());
-                    return Ok(());
-                }
-                Err(e) => {
-                    row.skipped += 1;
-                    problems.push(("badField", format!("{}: {e}", id_of(&d.value))));
-                    return Ok(());
-                }
-            };
-            if !seen.insert(it.identity.clone()) {
-                row.collapsed += 1;
-                if f.action == LegacyAction::SyncQueue {
-                    problems.push((
-                        "duplicateSyncPayload",
-                        format!("{} is a copy of {}", member_id(member), it.id),
-                    ));
-                } else {
-                    problems.push(("duplicateId", format!("{} appears twice", it.id)));
-                }
-                batch.push(Prepared::copy(it.id, member));
-            } else {
-                if let Some(&(created, best)) = firsts.get(&it.identity) {
-                    it.created_ms = created;
-                    it.priority = legacy::sync_priority(best);
-                }
-                let n = ties.entry((it.priority, it.created_ms)).or_default();
-                let seq = (*n).min(15);
-                *n = n.saturating_add(1);
-                // queue_push's score with the legacy creation time as the
-                // enqueue time (in [2024-01-01, now]) and the tie-break.
-                let at = it.created_ms.clamp(SCORE_EPOCH_MS as i64, now);
-                let score = queue_score(f64::from(it.priority), at as f64, f64::from(seq));
-                match it.item_json().and_then(|json| {
-                    score
-                        .map(|score| (json, score as u64))
-                        .map_err(|e| Skip::BadField {
-                            field: "createdAt",
-                            reason: e.to_string(),
-                        })
-                }) {
-                    Ok((json, score)) => batch.push(Prepared {
-                        id: it.id,
-                        item: Some(json),
-                        priority: it.priority,
-                        score,
-                        member: member.to_string(),
-                    }),
-                    Err(e) => {
-                        row.skipped += 1;
-                        problems.push(("badField", format!("{}: {e}", it.id)));
-                    }
-                }
-            }
-            if batch.len() >= MEMBERS_PER_CALL {
+        let mut written = Counts::default();
+        let ctx = batch_ctx.clone();
+        self.chunks_then(key, Some(firsts), f, now, async |converted| {
+            for full in order(converted) {
                 if let Some(h) = in_flight.take() {
-                    row.add(join(h).await?);
+                    written.absorb(join(h).await?);
                 }
-                let ctx = batch_ctx.clone();
-                let items = std::mem::take(&mut batch);
-                in_flight = Some(tokio::spawn(async move { ctx.flush(items).await }));
+                let ctx = ctx.clone();
+                in_flight = Some(tokio::spawn(async move { ctx.flush(full).await }));
             }
             Ok(())
         })
         .await?;
         if let Some(h) = in_flight.take() {
-            row.add(join(h).await?);
+            written.absorb(join(h).await?);
         }
-        row.add(batch_ctx.flush(batch).await?);
+        written.absorb(batch_ctx.flush(batch).await?);
+        row.add(written);
         if self.opts.mode == Mode::Execute && self.opts.delete_legacy {
             // Expired candidates are done with: their copy is not needed.
             for chunk in expired_members.chunks(MEMBERS_PER_CALL) {
@@ -754,13 +742,43 @@ impl<'a> Walk<'a> {
         Ok(())
     }
 
-    /// ZSCAN `key`, handing each member and score to `f`.
-    async fn zscan<F>(&self, key: &str, mut f: F) -> OpResult<()>
+    /// Reads `key` by ZSCAN and converts each chunk on a blocking thread
+    /// while the next chunk is read (one at a time: on a small machine a
+    /// second converter takes the core Redis needs); `f` gets the converted
+    /// chunks in scan order.
+    async fn chunks<F>(
+        &self,
+        key: &str,
+        firsts: Option<std::sync::Arc<HashMap<String, (i64, f64)>>>,
+        family: &'static LegacyFamily,
+        now: i64,
+        mut f: F,
+    ) -> OpResult<()>
     where
-        F: AsyncFnMut((), &str, f64) -> OpResult<()>,
+        F: FnMut(Vec<Converted>),
+    {
+        self.chunks_then(key, firsts, family, now, async |c| {
+            f(c);
+            Ok(())
+        })
+        .await
+    }
+
+    /// [`Self::chunks`] with an async consumer.
+    async fn chunks_then<F>(
+        &self,
+        key: &str,
+        firsts: Option<std::sync::Arc<HashMap<String, (i64, f64)>>>,
+        family: &'static LegacyFamily,
+        now: i64,
+        mut f: F,
+    ) -> OpResult<()>
+    where
+        F: AsyncFnMut(Vec<Converted>) -> OpResult<()>,
     {
         let mut conn = self.redis.conn.clone();
         let mut cursor: u64 = 0;
+        let mut converting = std::collections::VecDeque::new();
         loop {
             let (next, flat): (u64, Vec<String>) = redis::cmd("ZSCAN")
                 .arg(key)
@@ -773,15 +791,143 @@ impl<'a> Walk<'a> {
                     what: format!("ZSCAN {key}"),
                     source,
                 })?;
-            for pair in flat.chunks_exact(2) {
-                let score: f64 = pair[1].parse().unwrap_or(0.0);
-                f((), &pair[0], score).await?;
+            let firsts = firsts.clone();
+            converting.push_back(tokio::task::spawn_blocking(move || {
+                convert_chunk(family, flat, firsts.as_deref(), now)
+            }));
+            while converting.len() > 1 || (next == 0 && !converting.is_empty()) {
+                let chunk = converting
+                    .pop_front()
+                    .expect("not empty")
+                    .await
+                    .map_err(|e| OpError::Config(format!("converting members failed: {e}")))?;
+                f(chunk).await?;
             }
             if next == 0 {
                 return Ok(());
             }
             cursor = next;
         }
+    }
+}
+
+/// A legacy member after conversion (on a blocking thread).
+enum Converted {
+    Item {
+        it: Box<ConvertedItem>,
+        member: String,
+        double: bool,
+    },
+    Expired {
+        message: String,
+        member: String,
+        double: bool,
+    },
+    Bad {
+        kind: &'static str,
+        message: String,
+    },
+}
+
+/// An item with its body, restamped as its collapsed copies say.
+struct ConvertedItem {
+    item: legacy::MigratedItem,
+    identity: String,
+    created_ms: i64,
+    /// The legacy score (pass 1 keeps the best per identity).
+    score: f64,
+    json: Result<String, Skip>,
+}
+
+/// Converts one ZSCAN reply (`member, score, member, score, ...`). With
+/// `firsts` (pass 2) each item is restamped with its identity's first
+/// creation and best priority and its body is built; without (pass 1) only
+/// identities are needed.
+fn convert_chunk(
+    family: &'static LegacyFamily,
+    flat: Vec<String>,
+    firsts: Option<&HashMap<String, (i64, f64)>>,
+    now: i64,
+) -> Vec<Converted> {
+    let mut out = Vec::with_capacity(flat.len() / 2);
+    let mut flat = flat.into_iter();
+    while let (Some(member), Some(score)) = (flat.next(), flat.next()) {
+        let score: f64 = score.parse().unwrap_or(0.0);
+        out.push(convert_member(family, member, score, firsts, now));
+    }
+    out
+}
+
+fn convert_member(
+    family: &'static LegacyFamily,
+    member: String,
+    score: f64,
+    firsts: Option<&HashMap<String, (i64, f64)>>,
+    now: i64,
+) -> Converted {
+    // The common shape of a sync member without a JSON tree; the general
+    // path for the rest (and for every error).
+    let fast = match family.action {
+        LegacyAction::SyncQueue => legacy::fast_sync_item(&member, score),
+        _ => None,
+    };
+    let (result, double) = match fast {
+        Some(it) => (Ok(it), false),
+        None => match decode_member(&member) {
+            Err(e) => {
+                return Converted::Bad {
+                    kind: "undecodable",
+                    message: format!("{} ({e})", clip(&member)),
+                }
+            }
+            Ok(d) => {
+                let r = match family.action {
+                    LegacyAction::SyncQueue => legacy::sync_item(&d.value, score),
+                    LegacyAction::AuditQueue => legacy::audit_item(&d.value, score),
+                    _ => legacy::candidate_item(&d.value, score, now),
+                };
+                (r.map_err(|e| (e, id_of(&d.value))), d.double_encoded)
+            }
+        },
+    };
+    let mut it = match result {
+        Ok(it) => it,
+        Err((Skip::Expired { expires_at }, id)) => {
+            return Converted::Expired {
+                message: format!("{id} expired at {expires_at}"),
+                member,
+                double,
+            }
+        }
+        Err((e, id)) => {
+            return Converted::Bad {
+                kind: "badField",
+                message: format!("{id}: {e}"),
+            }
+        }
+    };
+    let identity = it.identity.clone();
+    let created_ms = it.created_ms;
+    let json = match firsts {
+        None => Ok(String::new()), // pass 1: identities only
+        Some(firsts) => {
+            if let Some(&(created, best)) = firsts.get(&it.identity) {
+                it.created_ms = created;
+                it.priority = legacy::sync_priority(best);
+            }
+            it.item_json()
+        }
+    };
+    Converted::Item {
+        it: Box::new(ConvertedItem {
+            item: it,
+            identity,
+            created_ms,
+            score,
+            json,
+        }),
+        member,
+        double,
     }
 }
 
@@ -826,13 +972,13 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn copy(id: String, member: &str) -> Prepared {
+    fn copy(id: String, member: String) -> Prepared {
         Prepared {
             id,
             item: None,
             priority: 0,
             score: 0,
-            member: member.to_string(),
+            member,
         }
     }
 }
@@ -844,6 +990,15 @@ struct Counts {
     already: u64,
     full: u64,
     deleted: u64,
+}
+
+impl Counts {
+    fn absorb(&mut self, o: Counts) {
+        self.migrate += o.migrate;
+        self.already += o.already;
+        self.full += o.full;
+        self.deleted += o.deleted;
+    }
 }
 
 impl Row {
@@ -905,15 +1060,16 @@ impl BatchCtx {
         if batch.is_empty() {
             return Ok(c);
         }
-        let (items, copies): (Vec<_>, Vec<_>) = batch.into_iter().partition(|p| p.item.is_some());
+        let (mut items, copies): (Vec<_>, Vec<_>) =
+            batch.into_iter().partition(|p| p.item.is_some());
         let mut verified: Vec<String> = Vec::new();
         if self.mode == Mode::Execute && !items.is_empty() {
             let mut args = Vec::with_capacity(1 + 4 * items.len());
             args.push(self.capacity.to_string());
-            for p in &items {
+            for p in &mut items {
                 args.extend([
                     p.id.clone(),
-                    p.item.clone().unwrap_or_default(),
+                    p.item.take().unwrap_or_default(),
                     p.priority.to_string(),
                     p.score.to_string(),
                 ]);
@@ -1253,8 +1409,8 @@ pub fn render(r: &Report) -> String {
 fn human_bytes(b: u64) -> String {
     match b {
         0 => "-".into(),
-        ..1_024 => format!("{b} B"),
-        ..1_048_576 => format!("{:.1} KiB", b as f64 / 1_024.0),
+        1..1_024 => format!("{b} B"),
+        1_024..1_048_576 => format!("{:.1} KiB", b as f64 / 1_024.0),
         _ => format!("{:.1} MiB", b as f64 / 1_048_576.0),
     }
 }

@@ -156,7 +156,7 @@ fn parse_masters(text: &str) -> OpResult<Vec<Node>> {
             port,
         });
     }
-    out.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+    out.sort_by_key(|a| a.to_string());
     if out.is_empty() {
         return Err(OpError::Config(
             "CLUSTER NODES lists no master with slots".into(),
