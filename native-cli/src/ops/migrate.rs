@@ -594,8 +594,10 @@ impl<'a> Walk<'a> {
         let now = self.opts.now_ms;
         // Pass 1 (sync payloads only): copies of one payload become one item,
         // created when the first copy was and as urgent as the most urgent.
-        let mut firsts: HashMap<String, (i64, f64)> = HashMap::new();
-        if f.action != LegacyAction::CandidateQueue {
+        // Only a run that writes needs them (and the item bodies).
+        let execute = self.opts.mode == Mode::Execute;
+        let mut firsts: HashMap<u128, (i64, f64)> = HashMap::new();
+        if execute && f.action != LegacyAction::CandidateQueue {
             self.chunks(key, None, f, now, |converted| {
                 for c in converted {
                     if let Converted::Item { it, .. } = c {
@@ -626,7 +628,7 @@ impl<'a> Walk<'a> {
             capacity: self.redis.ctx.profile().queue_capacity,
             legacy_key: key.to_string(),
         };
-        let mut seen: HashSet<String> = HashSet::new();
+        let mut seen: HashSet<u128> = HashSet::new();
         let mut ties: HashMap<(u8, i64), u8> = HashMap::new();
         let mut row = std::mem::take(self.row(f, ""));
         let mut problems: Vec<(&'static str, String)> = Vec::new();
@@ -662,7 +664,7 @@ impl<'a> Walk<'a> {
                 if double {
                     problems.push(("doubleEncoded", clip(&member)));
                 }
-                if !seen.insert(it.identity.clone()) {
+                if !seen.insert(it.identity) {
                     row.collapsed += 1;
                     if f.action == LegacyAction::SyncQueue {
                         problems.push((
@@ -713,7 +715,8 @@ impl<'a> Walk<'a> {
         let mut in_flight: Option<tokio::task::JoinHandle<OpResult<Counts>>> = None;
         let mut written = Counts::default();
         let ctx = batch_ctx.clone();
-        self.chunks_then(key, Some(firsts), f, now, async |converted| {
+        let pass2 = execute.then_some(firsts);
+        self.chunks_then(key, pass2, f, now, async |converted| {
             for full in order(converted) {
                 if let Some(h) = in_flight.take() {
                     written.absorb(join(h).await?);
@@ -749,7 +752,7 @@ impl<'a> Walk<'a> {
     async fn chunks<F>(
         &self,
         key: &str,
-        firsts: Option<std::sync::Arc<HashMap<String, (i64, f64)>>>,
+        firsts: Option<std::sync::Arc<HashMap<u128, (i64, f64)>>>,
         family: &'static LegacyFamily,
         now: i64,
         mut f: F,
@@ -768,7 +771,7 @@ impl<'a> Walk<'a> {
     async fn chunks_then<F>(
         &self,
         key: &str,
-        firsts: Option<std::sync::Arc<HashMap<String, (i64, f64)>>>,
+        firsts: Option<std::sync::Arc<HashMap<u128, (i64, f64)>>>,
         family: &'static LegacyFamily,
         now: i64,
         mut f: F,
@@ -832,11 +835,24 @@ enum Converted {
 /// An item with its body, restamped as its collapsed copies say.
 struct ConvertedItem {
     item: legacy::MigratedItem,
-    identity: String,
+    /// 128 bits of the identity (a hundred thousand identities take a few
+    /// MB instead of tens).
+    identity: u128,
     created_ms: i64,
     /// The legacy score (pass 1 keeps the best per identity).
     score: f64,
     json: Result<String, Skip>,
+}
+
+/// 128 bits of an identity: the first half of a SHA-256 hex identity (sync
+/// items), or of the SHA-256 of another (a candidate's legacy id).
+fn identity_key(identity: &str) -> u128 {
+    let hex = if identity.len() == 64 && identity.bytes().all(|b| b.is_ascii_hexdigit()) {
+        std::borrow::Cow::Borrowed(identity)
+    } else {
+        std::borrow::Cow::Owned(xbot_core::content::sha256_hex(identity))
+    };
+    u128::from_str_radix(&hex[..32], 16).expect("hex")
 }
 
 /// Converts one ZSCAN reply (`member, score, member, score, ...`). With
@@ -846,7 +862,7 @@ struct ConvertedItem {
 fn convert_chunk(
     family: &'static LegacyFamily,
     flat: Vec<String>,
-    firsts: Option<&HashMap<String, (i64, f64)>>,
+    firsts: Option<&HashMap<u128, (i64, f64)>>,
     now: i64,
 ) -> Vec<Converted> {
     let mut out = Vec::with_capacity(flat.len() / 2);
@@ -862,7 +878,7 @@ fn convert_member(
     family: &'static LegacyFamily,
     member: String,
     score: f64,
-    firsts: Option<&HashMap<String, (i64, f64)>>,
+    firsts: Option<&HashMap<u128, (i64, f64)>>,
     now: i64,
 ) -> Converted {
     // The common shape of a sync member without a JSON tree; the general
@@ -906,12 +922,12 @@ fn convert_member(
             }
         }
     };
-    let identity = it.identity.clone();
+    let identity = identity_key(&it.identity);
     let created_ms = it.created_ms;
     let json = match firsts {
-        None => Ok(String::new()), // pass 1: identities only
+        None => Ok(String::new()), // pass 1, plan, dry run: identities only
         Some(firsts) => {
-            if let Some(&(created, best)) = firsts.get(&it.identity) {
+            if let Some(&(created, best)) = firsts.get(&identity) {
                 it.created_ms = created;
                 it.priority = legacy::sync_priority(best);
             }
