@@ -260,6 +260,17 @@ describe('on a redis-server', () => {
     }
   });
 
+  test('audit names the legacy keys under our prefix by their legacy family', async () => {
+    await redis.set('app:xbot:lock:posting', JSON.stringify({ owner: 'old-bot' }), 'PX', 60_000);
+    await redis.set('app:openai_cost:2026-12-01', '1.5');
+    await redis.set('app:something:else', '1');
+    const audit = ok(server.url, ['audit']);
+    assert.deepEqual(audit.legacy, { 'legacy.lock.posting': 1, 'legacy.openai_cost': 1 });
+    assert.equal(audit.unknownKeys, 1);
+    assert.deepEqual(audit.examplesUnknown, ['app:something:else']);
+    await redis.del('app:xbot:lock:posting', 'app:openai_cost:2026-12-01', 'app:something:else');
+  });
+
   test('bad input: --delete-legacy without --execute, prod: without the flag, bad prefixes (exit 2, nothing written)', async () => {
     const size = await redis.dbsize();
     const a = cli(server.url, ['migrate', 'run', '--delete-legacy']);

@@ -598,7 +598,7 @@ impl<'a> Walk<'a> {
         let execute = self.opts.mode == Mode::Execute;
         let mut firsts: HashMap<u128, (i64, f64)> = HashMap::new();
         if execute && f.action != LegacyAction::CandidateQueue {
-            self.chunks(key, None, f, now, |converted| {
+            self.chunks(key, None, f, now, async |converted| {
                 for c in converted {
                     if let Converted::Item { it, .. } = c {
                         let e = firsts
@@ -608,6 +608,7 @@ impl<'a> Walk<'a> {
                         e.1 = e.1.max(it.score);
                     }
                 }
+                Ok(())
             })
             .await?;
         }
@@ -716,7 +717,7 @@ impl<'a> Walk<'a> {
         let mut written = Counts::default();
         let ctx = batch_ctx.clone();
         let pass2 = execute.then_some(firsts);
-        self.chunks_then(key, pass2, f, now, async |converted| {
+        self.chunks(key, pass2, f, now, async |converted| {
             for full in order(converted) {
                 if let Some(h) = in_flight.take() {
                     written.absorb(join(h).await?);
@@ -750,25 +751,6 @@ impl<'a> Walk<'a> {
     /// second converter takes the core Redis needs); `f` gets the converted
     /// chunks in scan order.
     async fn chunks<F>(
-        &self,
-        key: &str,
-        firsts: Option<std::sync::Arc<HashMap<u128, (i64, f64)>>>,
-        family: &'static LegacyFamily,
-        now: i64,
-        mut f: F,
-    ) -> OpResult<()>
-    where
-        F: FnMut(Vec<Converted>),
-    {
-        self.chunks_then(key, firsts, family, now, async |c| {
-            f(c);
-            Ok(())
-        })
-        .await
-    }
-
-    /// [`Self::chunks`] with an async consumer.
-    async fn chunks_then<F>(
         &self,
         key: &str,
         firsts: Option<std::sync::Arc<HashMap<u128, (i64, f64)>>>,
