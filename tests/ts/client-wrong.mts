@@ -16,4 +16,6 @@ const ready: number = stats.ready; // ERR: a missing await: stats is a Promise
 const mark = xbot.dedup.mark('text');
 if (mark.new) console.log('new'); // ERR: a missing await: mark is a Promise
 await xbot.queue('pending_posts').push({ text: 'x' }, { priority: '5' }); // ERR: priority is a number
+createXbot(new Redis(), { legacy: true }); // ERR: legacy is false or {prefixes}
+createXbot(new Redis(), { legacy: { prefixes: 'prod:' } }); // ERR: prefixes is a list
 export { ready };
