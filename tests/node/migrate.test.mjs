@@ -345,7 +345,11 @@ describe('crash safety', () => {
     const r = new Redis(s.url);
     t.after(() => { r.disconnect(); s.stop(); });
     const expected = await writeLegacyFixture(r, { unrelated: 100 });
+    // Copied by a first run, removed by a later one: a copy verified then counts too.
+    ok(s.url, ['migrate', 'run', '--execute']);
+    assert.equal(await r.zcard('queue:sync_to_supabase'), expected.sync.members);
     const run = ok(s.url, ['migrate', 'run', '--execute', '--delete-legacy']);
+    assert.equal(family(run, 'legacy.cache.tweet').deleted, expected.tweets.length);
     const sync = family(run, 'legacy.queue.sync');
     assert.equal(sync.deleted, expected.sync.unique + expected.sync.collapsed);
     // What could not be moved stays for a human to look at.

@@ -504,11 +504,10 @@ impl<'a> Walk<'a> {
                 source,
             })?;
         for ((f, prefix, key, to, how), seen) in planned.into_iter().zip(seen) {
+            let execute = self.opts.mode == Mode::Execute;
             if seen {
                 self.row(f, &prefix).already_migrated += 1;
-                continue;
-            }
-            if self.opts.mode == Mode::Execute {
+            } else if execute {
                 match how {
                     Copy::Value(v, pttl, ttl) => {
                         // The remaining TTL, or the family's when the bot set none.
@@ -555,27 +554,32 @@ impl<'a> Walk<'a> {
                         what: ledger.clone(),
                         source,
                     })?;
-                if self.opts.delete_legacy && f.action != LegacyAction::PostingCount {
-                    let exists: bool = redis::cmd("EXISTS")
-                        .arg(&to)
-                        .query_async(&mut self.redis.conn_for(&to))
+            }
+            // A copy is verified once ours exists (this run's or an earlier
+            // one's); only then may the legacy cache key go.
+            if execute && self.opts.delete_legacy && f.action != LegacyAction::PostingCount {
+                let exists: bool = redis::cmd("EXISTS")
+                    .arg(&to)
+                    .query_async(&mut self.redis.conn_for(&to))
+                    .await
+                    .map_err(|source| OpError::Redis {
+                        what: to.clone(),
+                        source,
+                    })?;
+                if exists {
+                    let n: u64 = redis::cmd("UNLINK")
+                        .arg(&key)
+                        .query_async(&mut self.redis.conn.clone())
                         .await
                         .map_err(|source| OpError::Redis {
-                            what: to.clone(),
+                            what: key.clone(),
                             source,
                         })?;
-                    if exists {
-                        let n: u64 = redis::cmd("UNLINK")
-                            .arg(&key)
-                            .query_async(&mut self.redis.conn.clone())
-                            .await
-                            .map_err(|source| OpError::Redis {
-                                what: key.clone(),
-                                source,
-                            })?;
-                        self.row(f, &prefix).deleted += n;
-                    }
+                    self.row(f, &prefix).deleted += n;
                 }
+            }
+            if seen {
+                continue;
             }
             self.row(f, &prefix).migrate += 1;
         }
