@@ -22,6 +22,13 @@ use xbot_core::legacy::{
 };
 use xbot_core::queue::{queue_score, QueueName, SCORE_EPOCH_MS};
 
+fn redis_err(what: &str) -> impl FnOnce(redis::RedisError) -> OpError + '_ {
+    move |source| OpError::Redis {
+        what: what.to_string(),
+        source,
+    }
+}
+
 /// Keys per SCAN call (a hint) and per pipeline.
 const BATCH: usize = 1_000;
 /// Members per ZSCAN call (a hint) and per `migrate_push` call.
@@ -499,10 +506,7 @@ impl<'a> Walk<'a> {
         let seen: Vec<bool> = pipe
             .query_async(&mut self.redis.conn.clone())
             .await
-            .map_err(|source| OpError::Redis {
-                what: ledger.clone(),
-                source,
-            })?;
+            .map_err(redis_err(&ledger))?;
         for ((f, prefix, key, to, how), seen) in planned.into_iter().zip(seen) {
             let execute = self.opts.mode == Mode::Execute;
             if seen {
@@ -524,10 +528,7 @@ impl<'a> Walk<'a> {
                             .arg("NX")
                             .query_async(&mut self.redis.conn_for(&to))
                             .await
-                            .map_err(|source| OpError::Redis {
-                                what: to.clone(),
-                                source,
-                            })?;
+                            .map_err(redis_err(&to))?;
                     }
                     Copy::Max(n, ends) => {
                         let _: i64 = self
@@ -538,10 +539,7 @@ impl<'a> Walk<'a> {
                                 &[n.to_string(), ends.to_string()],
                             )
                             .await
-                            .map_err(|source| OpError::Redis {
-                                what: to.clone(),
-                                source,
-                            })?;
+                            .map_err(redis_err(&to))?;
                     }
                 }
                 let _: i64 = redis::cmd("HSET")
@@ -550,10 +548,7 @@ impl<'a> Walk<'a> {
                     .arg(&to)
                     .query_async(&mut self.redis.conn.clone())
                     .await
-                    .map_err(|source| OpError::Redis {
-                        what: ledger.clone(),
-                        source,
-                    })?;
+                    .map_err(redis_err(&ledger))?;
             }
             // A copy is verified once ours exists (this run's or an earlier
             // one's); only then may the legacy cache key go.
@@ -562,19 +557,13 @@ impl<'a> Walk<'a> {
                     .arg(&to)
                     .query_async(&mut self.redis.conn_for(&to))
                     .await
-                    .map_err(|source| OpError::Redis {
-                        what: to.clone(),
-                        source,
-                    })?;
+                    .map_err(redis_err(&to))?;
                 if exists {
                     let n: u64 = redis::cmd("UNLINK")
                         .arg(&key)
                         .query_async(&mut self.redis.conn.clone())
                         .await
-                        .map_err(|source| OpError::Redis {
-                            what: key.clone(),
-                            source,
-                        })?;
+                        .map_err(redis_err(&key))?;
                     self.row(f, &prefix).deleted += n;
                 }
             }
@@ -1136,10 +1125,7 @@ impl BatchCtx {
         }
         pipe.query_async(&mut self.redis.conn.clone())
             .await
-            .map_err(|source| OpError::Redis {
-                what: self.ledger.clone(),
-                source,
-            })
+            .map_err(redis_err(&self.ledger))
     }
 
     /// Removes verified members from the legacy queue (ZREM: members the old
