@@ -458,12 +458,6 @@ pub static LEGACY: &[LegacyFamily] = &[
     ),
 ];
 
-impl LegacyFamily {
-    pub fn get(name: &str) -> Option<&'static LegacyFamily> {
-        LEGACY.iter().find(|f| f.name == name)
-    }
-}
-
 /// A key recognized as legacy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LegacyKey {

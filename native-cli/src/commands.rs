@@ -29,7 +29,7 @@ fn ok(output: Value) -> OpResult<Outcome> {
     })
 }
 
-/// The options of `migrate plan|run`, checked before connecting.
+/// The options of `migrate plan|run` (`migrate::check` refuses bad combinations before connecting).
 fn migrate_options(command: &MigrateCommand) -> OpResult<(migrate::Options, bool)> {
     let (legacy, mode, delete_legacy, production) = match command {
         MigrateCommand::Plan { legacy } => (legacy, migrate::Mode::Plan, false, false),
@@ -64,12 +64,6 @@ fn migrate_options(command: &MigrateCommand) -> OpResult<(migrate::Options, bool
         delete_legacy,
         now_ms: now_ms() as i64,
     };
-    if opts.delete_legacy && opts.mode != migrate::Mode::Execute {
-        return Err(OpError::Config(
-            "--delete-legacy removes legacy keys after a verified copy, so it needs --execute"
-                .into(),
-        ));
-    }
     Ok((opts, production))
 }
 
@@ -105,7 +99,8 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
             ..
         } => keyspace::check_cleanup_pattern(pattern, *production)?,
         Command::Migrate { command } => {
-            migrate_options(command)?;
+            let (opts, production) = migrate_options(command)?;
+            migrate::check(&opts, &ctx, production)?;
         }
         _ => {}
     }
@@ -150,8 +145,7 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
         }
         Command::Queue { command } => queue(&redis, command).await,
         Command::Migrate { command } => {
-            let (opts, production) = migrate_options(&command)?;
-            migrate::check(&opts, &redis.ctx, production)?;
+            let (opts, _) = migrate_options(&command)?;
             let report = migrate::migrate(&redis, &opts).await?;
             Ok(Outcome {
                 human: Some(migrate::render(&report)),
