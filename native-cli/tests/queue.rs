@@ -514,6 +514,77 @@ fn queue_push_validates_its_own_arguments_before_writing() {
     );
 }
 
+#[test]
+fn migrate_push_records_each_item_once_within_a_batch_and_across_calls() {
+    // `xbot-redis migrate` moves legacy members through this script in
+    // batches of up to 1,000: one read of the ledger and of the items per
+    // batch, so repeats inside one batch must still count once.
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    let ctx = KeyContext::default();
+    let mut keys = queue_keys(QueueName::SyncToSupabase, &ctx).to_vec();
+    let ledger = xbot_core::keys::build_key(
+        "queue.migrated",
+        &[("queue".to_string(), "sync_to_supabase".to_string())].into(),
+        &ctx,
+    )
+    .unwrap()
+    .key;
+    keys.push(ledger.clone());
+    let source = xbot_core::scripts::get("migrate_push").unwrap().source;
+    let body = |id: &str| format!(r#"{{"id":"{id}","type":"sync_to_supabase","data":{{}}}}"#);
+    let base = 5u64 * 70_368_744_177_664;
+    let push = |c: &mut redis::Connection, capacity: u64, ids: &[&str]| {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(source).arg(8).arg(keys.as_slice()).arg(capacity);
+        for (i, id) in ids.iter().enumerate() {
+            cmd.arg(*id).arg(body(id)).arg(5).arg(base + i as u64);
+        }
+        cmd.query::<Vec<i64>>(c)
+    };
+    // "c" is already queued by the bot (a plain queue_push): recorded, left alone.
+    let queued = body("c");
+    redis::cmd("EVAL")
+        .arg(xbot_core::scripts::get("queue_push").unwrap().source)
+        .arg(7)
+        .arg(&keys[..7])
+        .arg("c")
+        .arg(&queued)
+        .arg(5)
+        .arg(1_000)
+        .arg(0)
+        .query::<redis::Value>(&mut c)
+        .unwrap();
+    // Capacity 3: "c" plus two more; "d" does not fit and is not recorded.
+    let first = push(&mut c, 3, &["a", "b", "a", "c", "d"]).unwrap();
+    assert_eq!(first, [1, 1, 0, 2, -1]);
+    let recorded: Vec<String> = redis::cmd("HKEYS").arg(&ledger).query(&mut c).unwrap();
+    let recorded: HashSet<String> = recorded.into_iter().collect();
+    assert_eq!(recorded, ["a", "b", "c"].map(String::from).into());
+    let ready: Vec<(String, u64)> = redis::cmd("ZRANGE")
+        .arg(&keys[0])
+        .arg(0)
+        .arg(-1)
+        .arg("WITHSCORES")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(ready.len(), 3);
+    assert!(ready.contains(&("a".to_string(), base)));
+    assert!(ready.contains(&("b".to_string(), base + 1)));
+    let item: String = redis::cmd("HGET").arg(&keys[1]).arg("c").query(&mut c).unwrap();
+    assert_eq!(item, queued, "an item queued under the same id is not overwritten");
+    let p: String = redis::cmd("HGET").arg(&keys[2]).arg("b:p").query(&mut c).unwrap();
+    assert_eq!(p, "5");
+    // The same batch again, with room now: only "d" is new.
+    assert_eq!(push(&mut c, 10, &["a", "b", "a", "c", "d"]).unwrap(), [0, 0, 0, 0, 1]);
+    // A bad item anywhere refuses the whole batch before any write.
+    let before: i64 = redis::cmd("HLEN").arg(&ledger).query(&mut c).unwrap();
+    let e = push(&mut c, 10, &["e", "bad id"]).unwrap_err();
+    assert!(e.to_string().contains("item 2: id must be"), "{e}");
+    let after: i64 = redis::cmd("HLEN").arg(&ledger).query(&mut c).unwrap();
+    assert_eq!(before, after);
+}
+
 #[tokio::test]
 async fn extend_moves_only_the_owners_deadline_and_calls_are_bounded() {
     let server = RedisServer::start();

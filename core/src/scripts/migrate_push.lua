@@ -11,8 +11,9 @@
 -- creation time as the enqueue time and the caller's tie-break, computed by
 -- the core: FIFO order among migrated items; its priority part must match)
 --
--- Returns one reply per item: 1 added, 0 migrated before (in the ledger),
--- 2 an item with this id is already queued (recorded, nothing changed),
+-- Returns one reply per item: 1 added, 0 migrated before (in the ledger, or
+-- earlier in this batch), 2 an item with this id is already queued (recorded,
+-- nothing changed),
 -- -1 full (not recorded: a later run adds it once there is room).
 
 -- The items come from `xbot-redis migrate` (built by the core, never by
@@ -52,26 +53,43 @@ local function main()
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   local size = redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[5]) + redis.call('ZCARD', KEYS[4])
+  -- One read of the ledger and one of the items for the whole batch, then one
+  -- write per key: a handful of commands per call instead of four per item.
+  local ids = {}
+  for i = 0, n - 1 do ids[i + 1] = ARGV[2 + i * 4] end
+  local migrated = redis.call('HMGET', KEYS[8], unpack(ids))
+  local queued = redis.call('HMGET', KEYS[2], unpack(ids))
+  local seen = {}
+  local ledger, items, meta, ready = {}, {}, {}, {}
   local out = {}
   for i = 0, n - 1 do
     local b = 2 + i * 4
     local id = ARGV[b]
-    -- The ledger entry first: it is the check and the record in one call
-    -- (taken back if the queue is full).
-    if redis.call('HSETNX', KEYS[8], id, now) == 0 then
+    if migrated[i + 1] or seen[id] then
       out[i + 1] = 0
-    elseif redis.call('HSETNX', KEYS[2], id, ARGV[b + 1]) == 0 then
+    elseif queued[i + 1] then
+      -- Already queued under this id: recorded, nothing changed.
+      seen[id] = true
+      ledger[#ledger + 1] = id; ledger[#ledger + 1] = now
       out[i + 1] = 2
     elseif size >= capacity then
-      redis.call('HDEL', KEYS[2], id)
-      redis.call('HDEL', KEYS[8], id)
+      -- Full: not recorded, so a later run adds it once there is room.
       out[i + 1] = -1
     else
+      seen[id] = true
       size = size + 1
-      redis.call('HSET', KEYS[3], id .. ':p', ARGV[b + 2])
-      redis.call('ZADD', KEYS[1], ARGV[b + 3], id)
+      ledger[#ledger + 1] = id; ledger[#ledger + 1] = now
+      items[#items + 1] = id; items[#items + 1] = ARGV[b + 1]
+      meta[#meta + 1] = id .. ':p'; meta[#meta + 1] = ARGV[b + 2]
+      ready[#ready + 1] = ARGV[b + 3]; ready[#ready + 1] = id
       out[i + 1] = 1
     end
+  end
+  if #ledger > 0 then redis.call('HSET', KEYS[8], unpack(ledger)) end
+  if #items > 0 then
+    redis.call('HSET', KEYS[2], unpack(items))
+    redis.call('HSET', KEYS[3], unpack(meta))
+    redis.call('ZADD', KEYS[1], unpack(ready))
   end
   return out
 end
