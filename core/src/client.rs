@@ -24,6 +24,33 @@ pub const DEFAULT_LEASE_MS: u64 = 30_000;
 pub const PROMOTE_PER_CALL: u32 = 100;
 /// Items per `queue_push_many` call (the script refuses more: bounded work per call).
 pub const PUSH_MANY_PER_CALL: usize = 100;
+/// Items one `queue_reserve_many` call may lease, and finished items it may
+/// settle (the script refuses more).
+pub const RESERVE_MANY_PER_CALL: usize = 1_000;
+/// Most items a consumer holds leased but not yet started (its prefetch
+/// beyond the running handlers), whatever the handlers' speed.
+pub const MAX_PREFETCH: u32 = 64;
+/// The work a consumer queues up locally, in handler time: prefetched items
+/// start within about this long, so an urgent item pushed while a batch is
+/// held waits at most this (plus the handlers already running).
+pub const PREFETCH_BUDGET_MS: f64 = 50.0;
+
+/// Items a consumer with `concurrency` handlers holds beyond the running ones
+/// (leased, waiting for a free handler), from the handlers' recent mean
+/// duration: as many as `concurrency` handlers get through in
+/// [`PREFETCH_BUDGET_MS`], at most [`MAX_PREFETCH`]. Unknown or slow handlers
+/// (a bot posting a few items an hour) prefetch nothing: each item is leased
+/// when a handler is free, as with one-by-one reserves. Fast handlers (a
+/// backlog of a million) lease whole batches, one script call for many items.
+pub fn prefetch(concurrency: u32, mean_handler_ms: Option<f64>) -> u32 {
+    match mean_handler_ms {
+        Some(ms) if ms.is_finite() && ms >= 0.0 => {
+            let n = PREFETCH_BUDGET_MS * f64::from(concurrency) / ms.max(0.001);
+            n.min(f64::from(MAX_PREFETCH)).floor() as u32
+        }
+        _ => 0,
+    }
+}
 /// Entries kept in the recent-tweets list (`tweets.recent`).
 pub const RECENT_MAX: usize = 100;
 /// Expired leases handed back per reap call.
@@ -333,6 +360,20 @@ mod tests {
 
     fn ctx() -> KeyContext {
         KeyContext::resolve(Some("prod:"), None).unwrap()
+    }
+
+    #[test]
+    fn prefetch_follows_the_handlers_speed() {
+        // Unknown or slow handlers: lease only for free handlers.
+        assert_eq!(prefetch(1, None), 0);
+        assert_eq!(prefetch(16, Some(2_000.0)), 0);
+        assert_eq!(prefetch(1, Some(f64::NAN)), 0);
+        // 10 ms handlers: 5 items per handler fit the 50 ms budget.
+        assert_eq!(prefetch(1, Some(10.0)), 5);
+        assert_eq!(prefetch(4, Some(10.0)), 20);
+        // Instant handlers: capped.
+        assert_eq!(prefetch(1, Some(0.0)), MAX_PREFETCH);
+        assert_eq!(prefetch(16, Some(0.01)), MAX_PREFETCH);
     }
 
     #[test]

@@ -53,6 +53,7 @@ pub static SCRIPTS: &[LuaScript] = &[
     script!("migrate_push", 8, false),
     script!("migrate_counter", 1, false),
     script!("queue_reserve", 7, false),
+    script!("queue_reserve_many", 7, false),
     script!("queue_ack", 7, false),
     script!("queue_fail", 7, false),
     script!("queue_extend", 7, false),

@@ -15,7 +15,7 @@ use xbot_core::keys::queue_keys;
 use xbot_core::queue::{retry_delay_ms, Priority, QueueItem, QueueName};
 
 pub use xbot_core::client::DEFAULT_LEASE_MS;
-use xbot_core::client::{PROMOTE_PER_CALL, PUSH_MANY_PER_CALL};
+use xbot_core::client::{PROMOTE_PER_CALL, PUSH_MANY_PER_CALL, RESERVE_MANY_PER_CALL};
 
 /// One queue's keys on one connection.
 pub struct Queue<'a> {
@@ -84,6 +84,54 @@ pub struct Stats {
     pub dead: u64,
     /// Age of the oldest ready item, or `null` when none is ready.
     pub oldest_age_ms: Option<u64>,
+}
+
+/// What a consumer did with a leased item; settled by its next
+/// [`Queue::reserve_many`] call (one script call for many items).
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Done: the item is removed.
+    Ack,
+    /// Not processed (shutdown): ready again, no attempt counted.
+    Release,
+    /// A failed attempt: retried after the queue's backoff, or dead-lettered
+    /// after its last attempt.
+    Fail(String),
+    /// Can never succeed: dead-lettered now with this reason.
+    Bury(String),
+}
+
+/// A leased item the consumer is done with.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub id: String,
+    pub token: String,
+    /// Failed attempts before this one (the reserved item's `retryCount`):
+    /// the retry delay is computed from it, no read needed.
+    pub attempts: u32,
+    pub outcome: Outcome,
+}
+
+impl Finished {
+    pub fn new(r: &Reserved, outcome: Outcome) -> Finished {
+        Finished {
+            id: r.item.id.clone(),
+            token: r.token.clone(),
+            attempts: r.item.retry_count,
+            outcome,
+        }
+    }
+}
+
+/// One [`Queue::reserve_many`] call's result.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// One per finished item, in order: `Ok(None)` acked or released,
+    /// `Ok(Some(failed))` retried or dead, `Err` refused (`NotInFlight` /
+    /// `NotOwner`: the lease was lost; nothing changed for that item).
+    pub settled: Vec<OpResult<Option<Failed>>>,
+    /// The leased items, best first.
+    pub leased: Vec<Reserved>,
 }
 
 /// What one `queue_reserve` call gave (short-lived, so its size does not matter).
@@ -349,6 +397,106 @@ impl<'a> Queue<'a> {
             }
         }
         Ok(None)
+    }
+
+    /// Settles `finished` (ack, fail, release, bury: each on its own, a lost
+    /// lease refuses only that item), then leases up to `max` of the best
+    /// ready items, each under its own token and deadline, in one script call.
+    /// At most [`RESERVE_MANY_PER_CALL`] of each. An item that fails
+    /// validation is dead-lettered with the reason and left out of the batch.
+    pub async fn reserve_many(
+        &self,
+        lease_ms: u64,
+        max: usize,
+        finished: &[Finished],
+    ) -> OpResult<Batch> {
+        let lease_ms = xbot_core::client::lease_ms(lease_ms as f64)?;
+        if max > RESERVE_MANY_PER_CALL || finished.len() > RESERVE_MANY_PER_CALL {
+            return Err(OpError::Input {
+                what: "batch size".into(),
+                reason: format!(
+                    "a batch leases and settles at most {RESERVE_MANY_PER_CALL} items each (asked to lease {max}, settle {})",
+                    finished.len()
+                ),
+            });
+        }
+        let batch_token = lease_token();
+        let mut args = Vec::with_capacity(4 + 4 * finished.len());
+        args.extend([
+            lease_ms.to_string(),
+            batch_token,
+            PROMOTE_PER_CALL.to_string(),
+            max.to_string(),
+        ]);
+        for f in finished {
+            let (outcome, message) = match &f.outcome {
+                Outcome::Ack => ("ack".to_string(), String::new()),
+                Outcome::Release => ("release".to_string(), String::new()),
+                Outcome::Bury(reason) => ("-1".to_string(), reason.clone()),
+                Outcome::Fail(error) => {
+                    let attempt = f64::from(f.attempts) + 1.0;
+                    let delay = retry_delay_ms(self.name.as_str(), attempt, Some(&f.id))?;
+                    (delay.map_or(-1, |d| d as i64).to_string(), error.clone())
+                }
+            };
+            args.extend([f.id.clone(), f.token.clone(), outcome, message]);
+        }
+        let reply: Vec<Value> = self.run("queue_reserve_many", &args).await?;
+        let protocol = |detail: String| OpError::Protocol {
+            script: "queue_reserve_many",
+            detail,
+        };
+        let (Some(Value::Array(settled)), Some(Value::Array(leased))) = (reply.first(), reply.get(1))
+        else {
+            return Err(protocol(format!("{reply:?}")));
+        };
+        if settled.len() != finished.len() || leased.len() % 5 != 0 {
+            return Err(protocol(format!(
+                "{} replies for {} finished items, {} leased values",
+                settled.len(),
+                finished.len(),
+                leased.len()
+            )));
+        }
+        let mut out = Batch::default();
+        for (f, r) in finished.iter().zip(settled) {
+            let Value::Array(parts) = r else {
+                return Err(protocol(format!("{r:?}")));
+            };
+            let settled = match (parts.first(), parts.get(1).and_then(int), parts.get(2).and_then(int)) {
+                (Some(Value::Int(1)), _, _) => Ok(None),
+                (Some(Value::Int(code)), _, _) => Err(self.owner_error(&f.id, *code)),
+                (Some(outcome), Some(at), Some(attempts)) => match text(outcome).as_deref() {
+                    Some("retry") => Ok(Some(Failed {
+                        outcome: "retry",
+                        retry_at: Some(at as u64),
+                        attempts: attempts as u64,
+                    })),
+                    Some("dead") => Ok(Some(Failed {
+                        outcome: "dead",
+                        retry_at: None,
+                        attempts: attempts as u64,
+                    })),
+                    _ => return Err(protocol(format!("{parts:?}"))),
+                },
+                _ => return Err(protocol(format!("{parts:?}"))),
+            };
+            out.settled.push(settled);
+        }
+        for group in leased.chunks(5) {
+            let token = group.get(2).and_then(text).unwrap_or_default();
+            let one = Some(vec![
+                group[0].clone(),
+                group[1].clone(),
+                group[2].clone(),
+                group[3].clone(),
+                group[4].clone(),
+            ]);
+            if let Parsed::Item(r) = self.parse_reserved(one, token).await? {
+                out.leased.push(r);
+            }
+        }
+        Ok(out)
     }
 
     /// Reads a `queue_reserve` reply; an invalid item is dead-lettered.
