@@ -571,12 +571,26 @@ fn migrate_push_records_each_item_once_within_a_batch_and_across_calls() {
     assert_eq!(ready.len(), 3);
     assert!(ready.contains(&("a".to_string(), base)));
     assert!(ready.contains(&("b".to_string(), base + 1)));
-    let item: String = redis::cmd("HGET").arg(&keys[1]).arg("c").query(&mut c).unwrap();
-    assert_eq!(item, queued, "an item queued under the same id is not overwritten");
-    let p: String = redis::cmd("HGET").arg(&keys[2]).arg("b:p").query(&mut c).unwrap();
+    let item: String = redis::cmd("HGET")
+        .arg(&keys[1])
+        .arg("c")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(
+        item, queued,
+        "an item queued under the same id is not overwritten"
+    );
+    let p: String = redis::cmd("HGET")
+        .arg(&keys[2])
+        .arg("b:p")
+        .query(&mut c)
+        .unwrap();
     assert_eq!(p, "5");
     // The same batch again, with room now: only "d" is new.
-    assert_eq!(push(&mut c, 10, &["a", "b", "a", "c", "d"]).unwrap(), [0, 0, 0, 0, 1]);
+    assert_eq!(
+        push(&mut c, 10, &["a", "b", "a", "c", "d"]).unwrap(),
+        [0, 0, 0, 0, 1]
+    );
     // A bad item anywhere refuses the whole batch before any write.
     let before: i64 = redis::cmd("HLEN").arg(&ledger).query(&mut c).unwrap();
     let e = push(&mut c, 10, &["e", "bad id"]).unwrap_err();

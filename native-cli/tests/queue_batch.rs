@@ -26,7 +26,10 @@ fn p(n: u64) -> Priority {
 }
 
 fn acks(batch: &[Reserved]) -> Vec<Finished> {
-    batch.iter().map(|r| Finished::new(r, Outcome::Ack)).collect()
+    batch
+        .iter()
+        .map(|r| Finished::new(r, Outcome::Ack))
+        .collect()
 }
 
 #[tokio::test]
@@ -82,7 +85,11 @@ async fn batches_come_out_by_priority_then_fifo_across_batch_boundaries() {
     assert_eq!(got.len(), expected.len());
     assert_eq!(got, expected);
     let s = q.stats().await.unwrap();
-    assert_eq!((s.ready, s.in_flight), (0, 0), "the last batch's acks went with the empty call");
+    assert_eq!(
+        (s.ready, s.in_flight),
+        (0, 0),
+        "the last batch's acks went with the empty call"
+    );
 }
 
 #[tokio::test]
@@ -128,19 +135,47 @@ async fn one_call_settles_acks_fails_releases_and_refuses_only_the_lost_leases()
     let q = Queue::new(&redis, QueueName::SyncToSupabase);
     let keys = queue_keys(QueueName::SyncToSupabase, &KeyContext::default());
     for id in ["a", "b", "c", "d", "e", "f"] {
-        q.push("row", json!({}), p(50), Some(id), None).await.unwrap();
+        q.push("row", json!({}), p(50), Some(id), None)
+            .await
+            .unwrap();
     }
     let batch = q.reserve_many(60_000, 6, &[]).await.unwrap().leased;
     let ids: Vec<_> = batch.iter().map(|r| r.item.id.as_str()).collect();
     assert_eq!(ids, ["a", "b", "c", "d", "e", "f"]);
     let mut c = server.conn();
     // d's lease ran out and was reaped; e was reaped and leased by another consumer.
-    let _: () = redis::cmd("ZADD").arg(&keys[3]).arg("XX").arg(0).arg("d").query(&mut c).unwrap();
-    let _: () = redis::cmd("ZADD").arg(&keys[3]).arg("XX").arg(0).arg("e").query(&mut c).unwrap();
+    let _: () = redis::cmd("ZADD")
+        .arg(&keys[3])
+        .arg("XX")
+        .arg(0)
+        .arg("d")
+        .query(&mut c)
+        .unwrap();
+    let _: () = redis::cmd("ZADD")
+        .arg(&keys[3])
+        .arg("XX")
+        .arg(0)
+        .arg("e")
+        .query(&mut c)
+        .unwrap();
     assert_eq!(q.reap(100).await.unwrap(), (2, 0));
-    let _: () = redis::cmd("ZREM").arg(&keys[4]).arg("e").query(&mut c).unwrap();
-    let _: () = redis::cmd("HSET").arg(&keys[2]).arg("e:t").arg("someone-else").query(&mut c).unwrap();
-    let _: () = redis::cmd("ZADD").arg(&keys[3]).arg(i64::MAX >> 12).arg("e").query(&mut c).unwrap();
+    let _: () = redis::cmd("ZREM")
+        .arg(&keys[4])
+        .arg("e")
+        .query(&mut c)
+        .unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg(&keys[2])
+        .arg("e:t")
+        .arg("someone-else")
+        .query(&mut c)
+        .unwrap();
+    let _: () = redis::cmd("ZADD")
+        .arg(&keys[3])
+        .arg(i64::MAX >> 12)
+        .arg("e")
+        .query(&mut c)
+        .unwrap();
 
     let by = |id: &str| batch.iter().find(|r| r.item.id == id).unwrap();
     let finished = [
@@ -155,13 +190,20 @@ async fn one_call_settles_acks_fails_releases_and_refuses_only_the_lost_leases()
     let out = q.reserve_many(60_000, 0, &finished).await.unwrap();
     assert!(out.leased.is_empty(), "N = 0 leases nothing");
     assert!(matches!(out.settled[0], Ok(None)));
-    let Ok(Some(failed)) = &out.settled[1] else { panic!("{:?}", out.settled[1]) };
+    let Ok(Some(failed)) = &out.settled[1] else {
+        panic!("{:?}", out.settled[1])
+    };
     assert_eq!((failed.outcome, failed.attempts), ("retry", 1));
     assert!(matches!(out.settled[2], Ok(None)));
     assert!(matches!(out.settled[3], Err(OpError::NotInFlight { .. })));
     assert!(matches!(out.settled[4], Err(OpError::NotOwner { .. })));
-    assert!(matches!(out.settled[5], Err(OpError::NotInFlight { .. })), "one ack per lease");
-    let Ok(Some(dead)) = &out.settled[6] else { panic!("{:?}", out.settled[6]) };
+    assert!(
+        matches!(out.settled[5], Err(OpError::NotInFlight { .. })),
+        "one ack per lease"
+    );
+    let Ok(Some(dead)) = &out.settled[6] else {
+        panic!("{:?}", out.settled[6])
+    };
     assert_eq!((dead.outcome, dead.attempts), ("dead", 1));
 
     let s = q.stats().await.unwrap();
@@ -174,13 +216,28 @@ async fn one_call_settles_acks_fails_releases_and_refuses_only_the_lost_leases()
         .unwrap();
     assert_eq!(
         fields,
-        [Some("boom".into()), Some("1".into()), None, None, None, Some("never works".into())]
+        [
+            Some("boom".into()),
+            Some("1".into()),
+            None,
+            None,
+            None,
+            Some("never works".into())
+        ]
     );
-    let a: Option<String> = redis::cmd("HGET").arg(&keys[1]).arg("a").query(&mut c).unwrap();
+    let a: Option<String> = redis::cmd("HGET")
+        .arg(&keys[1])
+        .arg("a")
+        .query(&mut c)
+        .unwrap();
     assert_eq!(a, None, "the acked item is removed");
     let again = q.reserve_many(60_000, 5, &[]).await.unwrap().leased;
     assert_eq!(again.len(), 1);
-    assert_eq!((again[0].item.id.as_str(), again[0].item.retry_count), ("c", 0), "a release is not an attempt");
+    assert_eq!(
+        (again[0].item.id.as_str(), again[0].item.retry_count),
+        ("c", 0),
+        "a release is not an attempt"
+    );
 }
 
 #[tokio::test]
@@ -201,7 +258,11 @@ async fn a_consumer_that_dies_holding_a_batch_loses_and_repeats_nothing() {
     assert_eq!(rest.len(), 20);
     q.reserve_many(60_000, 0, &acks(&rest)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(150)).await;
-    assert_eq!(q.reap(100).await.unwrap(), (10, 0), "each held item stalled once");
+    assert_eq!(
+        q.reap(100).await.unwrap(),
+        (10, 0),
+        "each held item stalled once"
+    );
     tokio::time::sleep(Duration::from_millis(1_100)).await; // the stall backoff: 1 s
     let back = q.reserve_many(60_000, 100, &[]).await.unwrap().leased;
     let mut ids: Vec<_> = back.iter().map(|r| r.item.id.clone()).collect();
@@ -209,10 +270,16 @@ async fn a_consumer_that_dies_holding_a_batch_loses_and_repeats_nothing() {
     let mut want: Vec<_> = held.iter().map(|r| r.item.id.clone()).collect();
     want.sort();
     assert_eq!(ids, want, "exactly the held items come back, once");
-    assert!(back.iter().all(|r| r.item.retry_count == 0), "a stall is not a failed attempt");
+    assert!(
+        back.iter().all(|r| r.item.retry_count == 0),
+        "a stall is not a failed attempt"
+    );
     // The dead consumer's tokens are refused; the new ones settle.
     let stale = q.reserve_many(60_000, 0, &acks(&held)).await.unwrap();
-    assert!(stale.settled.iter().all(|s| matches!(s, Err(OpError::NotOwner { .. }))));
+    assert!(stale
+        .settled
+        .iter()
+        .all(|s| matches!(s, Err(OpError::NotOwner { .. }))));
     let done = q.reserve_many(60_000, 0, &acks(&back)).await.unwrap();
     assert!(done.settled.iter().all(|s| matches!(s, Ok(None))));
     let s = q.stats().await.unwrap();
@@ -224,19 +291,35 @@ async fn bad_batches_are_refused_before_any_write() {
     let server = RedisServer::start();
     let redis = connect(&server).await;
     let q = Queue::new(&redis, QueueName::SyncToSupabase);
-    q.push("row", json!({}), p(50), Some("x"), None).await.unwrap();
+    q.push("row", json!({}), p(50), Some("x"), None)
+        .await
+        .unwrap();
     let e = q.reserve_many(60_000, 1_001, &[]).await.unwrap_err();
     assert_eq!(e.code(), "INVALID_INPUT", "{e}");
     assert!(e.to_string().contains("at most 1000"), "{e}");
     // The script checks its own arguments (the TS client calls it too).
     let keys = queue_keys(QueueName::SyncToSupabase, &KeyContext::default());
-    let source = xbot_core::scripts::get("queue_reserve_many").unwrap().source;
+    let source = xbot_core::scripts::get("queue_reserve_many")
+        .unwrap()
+        .source;
     let mut c = server.conn();
     for (args, fragment) in [
-        (vec!["60000", "tok", "100", "1", "x", "t", "maybe", ""], "outcome must be"),
-        (vec!["60000", "tok", "100", "1", "x", "t", "2.5", ""], "outcome must be"),
-        (vec!["60000", "tok", "100", "1", "", "t", "ack", ""], "id and token"),
-        (vec!["60000", "tok", "100", "1", "x", "t", "ack"], "groups of"),
+        (
+            vec!["60000", "tok", "100", "1", "x", "t", "maybe", ""],
+            "outcome must be",
+        ),
+        (
+            vec!["60000", "tok", "100", "1", "x", "t", "2.5", ""],
+            "outcome must be",
+        ),
+        (
+            vec!["60000", "tok", "100", "1", "", "t", "ack", ""],
+            "id and token",
+        ),
+        (
+            vec!["60000", "tok", "100", "1", "x", "t", "ack"],
+            "groups of",
+        ),
         (vec!["60000", "tok", "100", "-1"], "N must be"),
         (vec!["0", "tok", "100", "1"], "lease"),
     ] {

@@ -446,7 +446,8 @@ impl<'a> Queue<'a> {
             script: "queue_reserve_many",
             detail,
         };
-        let (Some(Value::Array(settled)), Some(Value::Array(leased))) = (reply.first(), reply.get(1))
+        let (Some(Value::Array(settled)), Some(Value::Array(leased))) =
+            (reply.first(), reply.get(1))
         else {
             return Err(protocol(format!("{reply:?}")));
         };
@@ -463,7 +464,11 @@ impl<'a> Queue<'a> {
             let Value::Array(parts) = r else {
                 return Err(protocol(format!("{r:?}")));
             };
-            let settled = match (parts.first(), parts.get(1).and_then(int), parts.get(2).and_then(int)) {
+            let settled = match (
+                parts.first(),
+                parts.get(1).and_then(int),
+                parts.get(2).and_then(int),
+            ) {
                 (Some(Value::Int(1)), _, _) => Ok(None),
                 (Some(Value::Int(code)), _, _) => Err(self.owner_error(&f.id, *code)),
                 (Some(outcome), Some(at), Some(attempts)) => match text(outcome).as_deref() {

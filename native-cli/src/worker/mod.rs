@@ -10,17 +10,20 @@ pub mod postgres;
 pub mod sink;
 
 use crate::error::OpError;
-use crate::ops::queue::{Queue, Reserved};
+use crate::error::OpResult;
+use crate::ops::queue::{Failed, Finished, Outcome, Queue, Reserved};
 use crate::ops::{effects, now_ms};
 use crate::redis::Redis;
 use config::WorkerConfig;
 use metrics::Metrics;
 use serde::Serialize;
 use sink::{Sink, SinkError, SyncOp};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 use xbot_core::queue::QueueName;
 
@@ -80,9 +83,7 @@ pub async fn run(
     let http = http::serve(shared.clone()).await?;
     let mut tasks = Vec::new();
     for (queue, concurrency) in shared.cfg.queues.clone() {
-        for _ in 0..concurrency {
-            tasks.push(tokio::spawn(consume(shared.clone(), queue)));
-        }
+        tasks.push(tokio::spawn(consume(shared.clone(), queue, concurrency)));
     }
     let housekeeping = tokio::spawn(housekeeping(shared.clone()));
     shared.ready.store(true, Ordering::SeqCst);
@@ -110,90 +111,175 @@ pub async fn run(
     Ok(Summary { processed, rows })
 }
 
-/// One consumer: reserve, process under a kept-alive lease, ack or fail.
-async fn consume(shared: Arc<Shared>, queue: QueueName) {
+/// A handler's result, settled by the consumer's next batch call.
+struct Done {
+    finished: Finished,
+    created_at: String,
+    /// How long the handler ran (paces the prefetch).
+    ms: f64,
+}
+
+/// One queue's consumer: up to `concurrency` handlers at once, fed by batched
+/// leases. Each `queue_reserve_many` call settles what the handlers finished
+/// since the previous call and leases as many items as there are free
+/// handlers, plus a prefetch sized from the handlers' recent speed
+/// (`xbot_core::client::prefetch`): one script call for many items when
+/// handlers are fast, one item per free handler when they are slow.
+async fn consume(shared: Arc<Shared>, queue: QueueName, concurrency: usize) {
     let q = Queue::new(&shared.redis, queue);
     let mut shutdown = shared.shutdown.clone();
+    let mut running: JoinSet<Option<Done>> = JoinSet::new();
+    // Leased, waiting for a free handler (best first).
+    let mut waiting: VecDeque<Reserved> = VecDeque::new();
+    let mut finished: Vec<Done> = Vec::new();
+    // Mean handler time, exponentially weighted; None until one finished.
+    let mut pace: Option<f64> = None;
     let mut idle = Duration::from_millis(10);
-    // An item reserved by the previous ack (one round trip per busy item).
-    let mut next: Option<Reserved> = None;
-    while !shared.stopping() {
-        let reserved = match next.take() {
-            Some(r) => Ok(Some(r)),
-            None => q.reserve(shared.cfg.lease_ms).await,
-        };
-        match reserved {
-            Ok(Some(r)) => {
-                idle = Duration::from_millis(10);
-                if let Some(done) = handle(&shared, &q, r).await {
-                    next = complete(&shared, &q, done).await;
+    loop {
+        // Handlers that finished meanwhile go with the next call.
+        while let Some(res) = running.try_join_next() {
+            record(res, &mut finished, &mut pace);
+        }
+        if shared.stopping() {
+            break;
+        }
+        while running.len() < concurrency {
+            let Some(r) = waiting.pop_front() else { break };
+            running.spawn(handle(shared.clone(), queue, r));
+        }
+        let hold = concurrency + xbot_core::client::prefetch(concurrency as u32, pace) as usize;
+        let want = hold.saturating_sub(running.len() + waiting.len());
+        if want > 0 || !finished.is_empty() {
+            let settle: Vec<Finished> = finished.iter().map(|d| d.finished.clone()).collect();
+            match q.reserve_many(shared.cfg.lease_ms, want, &settle).await {
+                Ok(batch) => {
+                    settled(&shared, &q, std::mem::take(&mut finished), batch.settled);
+                    if !batch.leased.is_empty() {
+                        idle = Duration::from_millis(10);
+                        waiting.extend(batch.leased);
+                        continue;
+                    }
+                }
+                Err(e) => {
+                    // Outcome unknown: the same settles go again with the
+                    // next call (one that already applied is refused then).
+                    shared.metrics.error(queue.family());
+                    warn!(queue = queue.as_str(), error = %e, "reserve failed; retrying");
+                    pause(&mut shutdown, Duration::from_secs(1)).await;
+                    continue;
                 }
             }
-            Ok(None) => {
-                if shared.drain && drained(&shared).await {
-                    break;
-                }
-                pause(&mut shutdown, idle).await;
-                idle = (idle * 2).min(Duration::from_millis(250));
+        }
+        // Nothing new to lease: wait for a handler, for new items, or for shutdown.
+        if running.is_empty() && waiting.is_empty() {
+            if shared.drain && drained(&shared).await {
+                break;
             }
+            pause(&mut shutdown, idle).await;
+            idle = (idle * 2).min(Duration::from_millis(250));
+        } else if want == 0 {
+            tokio::select! {
+                Some(res) = running.join_next() => record(res, &mut finished, &mut pace),
+                _ = shutdown.changed() => {}
+            }
+        } else {
+            tokio::select! {
+                Some(res) = running.join_next() => record(res, &mut finished, &mut pace),
+                _ = tokio::time::sleep(idle) => idle = (idle * 2).min(Duration::from_millis(250)),
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+    // Shutdown: running handlers finish within their grace; what they did and
+    // every item still waiting for a handler (handed back untouched, no
+    // attempt counted) is settled in one last call.
+    while let Some(res) = running.join_next().await {
+        record(res, &mut finished, &mut pace);
+    }
+    finished.extend(waiting.iter().map(|r| Done {
+        finished: Finished::new(r, Outcome::Release),
+        created_at: r.item.created_at.clone(),
+        ms: 0.0,
+    }));
+    while !finished.is_empty() {
+        let n = finished.len().min(xbot_core::client::RESERVE_MANY_PER_CALL);
+        let done: Vec<Done> = finished.drain(..n).collect();
+        let settle: Vec<Finished> = done.iter().map(|d| d.finished.clone()).collect();
+        match q.reserve_many(shared.cfg.lease_ms, 0, &settle).await {
+            Ok(batch) => settled(&shared, &q, done, batch.settled),
             Err(e) => {
                 shared.metrics.error(queue.family());
-                warn!(queue = queue.as_str(), error = %e, "reserve failed; retrying");
-                pause(&mut shutdown, Duration::from_secs(1)).await;
+                warn!(queue = queue.as_str(), error = %e, items = n, "could not settle at shutdown; the leases will expire and the ledger skips what was done");
             }
         }
     }
-    // Shutdown came between an ack and the work on the item it reserved.
-    if let Some(r) = next {
-        hand_back(&shared, &q, &r.item.id, &r.token).await;
-    }
 }
 
-/// Releases an unprocessed item at shutdown: ready again, no attempt counted.
-async fn hand_back(shared: &Shared, q: &Queue<'_>, id: &str, token: &str) {
-    let name = q.name.as_str();
-    match q.release(id, token).await {
-        Ok(()) => info!(queue = name, id = %id, "handed back at shutdown"),
+/// Keeps a finished handler's result for the next call, and its duration for the pace.
+fn record(
+    res: Result<Option<Done>, tokio::task::JoinError>,
+    finished: &mut Vec<Done>,
+    pace: &mut Option<f64>,
+) {
+    match res {
+        Ok(Some(done)) => {
+            *pace = Some(pace.map_or(done.ms, |p| 0.8 * p + 0.2 * done.ms));
+            finished.push(done);
+        }
+        Ok(None) => {}
+        // A handler that panicked: its lease expires and the reaper hands the item back.
         Err(e) => {
-            shared.metrics.error(q.name.family());
-            warn!(queue = name, id = %id, error = %e, "could not hand back; its lease will expire")
+            error!(error = %e, "a handler stopped unexpectedly; its item comes back when its lease expires")
         }
     }
 }
 
-/// A processed item, waiting for its ack.
-struct Processed {
-    id: String,
-    token: String,
-    created_at: String,
-}
-
-/// Acks a processed item and, unless shutting down, reserves the next one in
-/// the same round trip.
-async fn complete(shared: &Shared, q: &Queue<'_>, done: Processed) -> Option<Reserved> {
+/// Metrics and logs for settled items.
+fn settled(
+    shared: &Shared,
+    q: &Queue<'_>,
+    done: Vec<Done>,
+    results: Vec<OpResult<Option<Failed>>>,
+) {
     let name = q.name.as_str();
-    let result = if shared.stopping() {
-        q.ack(&done.id, &done.token).await.map(|()| None)
-    } else {
-        q.ack_and_reserve(&done.id, &done.token, shared.cfg.lease_ms)
-            .await
-    };
-    match result {
-        Ok(next) => {
-            shared.metrics.count(name, "processed");
-            if let Ok(created) = xbot_core::time::parse_iso(&done.created_at) {
-                shared
-                    .metrics
-                    .observe_latency(name, (now_ms() as i64 - created).max(0) as f64 / 1000.0);
+    for (d, r) in done.into_iter().zip(results) {
+        let id = &d.finished.id;
+        match (&d.finished.outcome, r) {
+            (Outcome::Ack, Ok(_)) => {
+                shared.metrics.count(name, "processed");
+                if let Ok(created) = xbot_core::time::parse_iso(&d.created_at) {
+                    shared
+                        .metrics
+                        .observe_latency(name, (now_ms() as i64 - created).max(0) as f64 / 1000.0);
+                }
             }
-            next
-        }
-        Err(e) => {
-            if !matches!(e, OpError::NotInFlight { .. } | OpError::NotOwner { .. }) {
-                shared.metrics.error(q.name.family());
+            (Outcome::Release, Ok(_)) => info!(queue = name, id = %id, "handed back at shutdown"),
+            (Outcome::Fail(msg), Ok(Some(f))) => {
+                shared.metrics.count(
+                    name,
+                    if f.outcome == "dead" {
+                        "dead"
+                    } else {
+                        "retried"
+                    },
+                );
+                warn!(queue = name, id = %id, error = %msg, outcome = f.outcome, "item failed");
             }
-            warn!(queue = name, id = %done.id, error = %e, "processed but the ack was refused or failed; a redelivery is skipped by the ledger");
-            None
+            (Outcome::Bury(reason), Ok(_)) => {
+                shared.metrics.count(name, "dead");
+                warn!(queue = name, id = %id, reason = %reason, "dead-lettered");
+            }
+            (_, Ok(_)) => {}
+            (outcome, Err(e)) => {
+                if !matches!(e, OpError::NotInFlight { .. } | OpError::NotOwner { .. }) {
+                    shared.metrics.error(q.name.family());
+                }
+                if matches!(outcome, Outcome::Ack) {
+                    warn!(queue = name, id = %id, error = %e, "processed but the ack was refused; a redelivery is skipped by the ledger");
+                } else {
+                    warn!(queue = name, id = %id, error = %e, "settling refused: the lease was lost");
+                }
+            }
         }
     }
 }
@@ -210,14 +296,28 @@ async fn drained(shared: &Shared) -> bool {
 }
 
 /// Processes one reserved item; the lease is extended every third of its
-/// length. A processed item is returned for its ack; failures are recorded here.
-async fn handle(shared: &Shared, q: &Queue<'_>, r: Reserved) -> Option<Processed> {
-    let name = q.name.as_str();
+/// length. Returns what to settle (ack, fail, bury, or hand back when the
+/// shutdown grace ran out); `None` when the lease was lost meanwhile.
+async fn handle(shared: Arc<Shared>, queue: QueueName, r: Reserved) -> Option<Done> {
+    let shared = &*shared;
+    let q = Queue::new(&shared.redis, queue);
+    let name = queue.as_str();
     let (id, token) = (r.item.id.clone(), r.token.clone());
+    let started = std::time::Instant::now();
+    // An item that waited for a handler past a third of its lease gets a
+    // fresh one first (or is skipped if it was lost meanwhile).
+    if r.lease_deadline_ms < now_ms() + shared.cfg.lease_ms * 2 / 3 {
+        if let Err(e @ (OpError::NotInFlight { .. } | OpError::NotOwner { .. })) =
+            q.extend(&id, &token, shared.cfg.lease_ms).await
+        {
+            warn!(queue = name, id = %id, error = %e, "lease lost while waiting for a handler");
+            return None;
+        }
+    }
     // Set when the keep-alive learns the lease was lost: effects not yet
     // applied are left to the item's next owner.
     let lost = AtomicBool::new(false);
-    let work = process(shared, q.name, &r, &lost);
+    let work = process(shared, queue, &r, &lost);
     tokio::pin!(work);
     let mut keepalive = tokio::time::interval(Duration::from_millis(shared.cfg.lease_ms / 3));
     keepalive.tick().await;
@@ -236,7 +336,7 @@ async fn handle(shared: &Shared, q: &Queue<'_>, r: Reserved) -> Option<Processed
                     }
                     Err(e) => {
                         // Outcome unknown (timeout, reconnect): the next tick tries again.
-                        shared.metrics.error(q.name.family());
+                        shared.metrics.error(queue.family());
                         warn!(queue = name, id = %id, error = %e, "could not extend the lease");
                     }
                 }
@@ -247,51 +347,23 @@ async fn handle(shared: &Shared, q: &Queue<'_>, r: Reserved) -> Option<Processed
             _ = async { deadline.as_mut().expect("guarded").await }, if deadline.is_some() => break None,
         }
     };
-    match result {
-        None => {
-            // Shutdown grace ran out: hand the item back untouched.
-            hand_back(shared, q, &id, &token).await;
-        }
-        Some(Ok(())) => {
-            return Some(Processed {
-                id,
-                token,
-                created_at: r.item.created_at.clone(),
-            })
-        }
+    let outcome = match result {
+        // Shutdown grace ran out: hand the item back untouched.
+        None => Outcome::Release,
+        Some(Ok(())) => Outcome::Ack,
         Some(Err(SinkError::Transient(msg))) if lost.load(Ordering::SeqCst) => {
             // Not ours any more: its new owner (or the reaper) decides.
             warn!(queue = name, id = %id, error = %msg, "stopped: the lease was lost");
+            return None;
         }
-        Some(Err(SinkError::Transient(msg))) => match q.fail(&id, &token, &msg).await {
-            Ok(f) => {
-                shared.metrics.count(
-                    name,
-                    if f.outcome == "dead" {
-                        "dead"
-                    } else {
-                        "retried"
-                    },
-                );
-                warn!(queue = name, id = %id, error = %msg, outcome = f.outcome, "item failed");
-            }
-            Err(e) => {
-                shared.metrics.error(q.name.family());
-                error!(queue = name, id = %id, error = %e, "could not record a failure")
-            }
-        },
-        Some(Err(SinkError::Permanent(msg))) => match q.bury(&id, &token, &msg).await {
-            Ok(()) => {
-                shared.metrics.count(name, "dead");
-                warn!(queue = name, id = %id, reason = %msg, "dead-lettered");
-            }
-            Err(e) => {
-                shared.metrics.error(q.name.family());
-                error!(queue = name, id = %id, error = %e, "could not dead-letter")
-            }
-        },
-    }
-    None
+        Some(Err(SinkError::Transient(msg))) => Outcome::Fail(msg),
+        Some(Err(SinkError::Permanent(msg))) => Outcome::Bury(msg),
+    };
+    Some(Done {
+        finished: Finished::new(&r, outcome),
+        created_at: r.item.created_at.clone(),
+        ms: started.elapsed().as_secs_f64() * 1000.0,
+    })
 }
 
 async fn process(
