@@ -11,7 +11,7 @@
 -- (nothing changed), {-1, "full"} at capacity. Errors name the bad argument.
 -- The checks and the write are queue_push_common.lua (appended), shared with
 -- queue_push_many.
-local invalid, open, add, close -- defined by queue_push_common.lua
+local invalid, open, add, add_many, close -- defined by queue_push_common.lua
 
 local function main()
   local capacity = tonumber(ARGV[4])

@@ -63,6 +63,50 @@ add = function(id, body, priority, capacity, not_before)
   return {1, score}
 end
 
+-- The items of ARGV (queue_push_many's layout, already checked), added as
+-- `add` would one by one, with one read of the stored items for the whole
+-- call and one write per key instead of three calls per item.
+add_many = function(n, capacity)
+  local ids = {}
+  for i = 0, n - 1 do ids[i + 1] = ARGV[2 + i * 4] end
+  local stored = redis.call('HMGET', KEYS[2], unpack(ids))
+  local seen = {}
+  local items, meta, ready, delayed = {}, {}, {}, {}
+  local out = {}
+  for i = 0, n - 1 do
+    local b = 2 + i * 4
+    local id, priority, not_before = ARGV[b], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
+    if stored[i + 1] or seen[id] then
+      out[i + 1] = {0, 'exists'}
+    elseif size >= capacity then
+      out[i + 1] = {-1, 'full'}
+    else
+      seen[id] = true
+      size = size + 1
+      items[#items + 1] = id; items[#items + 1] = ARGV[b + 1]
+      meta[#meta + 1] = id .. ':p'; meta[#meta + 1] = priority
+      if not_before > now then
+        delayed[#delayed + 1] = not_before; delayed[#delayed + 1] = id
+        out[i + 1] = {1, 0, not_before}
+      else
+        seq = math.min(seq + 1, 15)
+        seq_used = true
+        -- As in `add`.
+        local score = priority * 70368744177664 + (4398046511103 - (now - 1704067200000)) * 16 + (15 - seq)
+        ready[#ready + 1] = score; ready[#ready + 1] = id
+        out[i + 1] = {1, score}
+      end
+    end
+  end
+  if #items > 0 then
+    redis.call('HSET', KEYS[2], unpack(items))
+    redis.call('HSET', KEYS[3], unpack(meta))
+  end
+  if #ready > 0 then redis.call('ZADD', KEYS[1], unpack(ready)) end
+  if #delayed > 0 then redis.call('ZADD', KEYS[5], unpack(delayed)) end
+  return out
+end
+
 close = function()
   if seq_used then redis.call('SET', KEYS[7], now .. ':' .. seq) end
 end

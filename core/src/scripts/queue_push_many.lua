@@ -11,7 +11,7 @@
 -- Returns one reply per item, in order, each as queue_push's: {1, score}
 -- added, {1, 0, due} scheduled, {0, "exists"}, {-1, "full"} (an item past
 -- the capacity; the items before it are added).
-local invalid, open, add, close -- defined by queue_push_common.lua
+local invalid, open, add, add_many, close -- defined by queue_push_common.lua
 
 local function main()
   local capacity = tonumber(ARGV[1])
@@ -26,11 +26,7 @@ local function main()
     if bad then return redis.error_reply('ERR queue_push_many: item ' .. (i + 1) .. ': ' .. bad) end
   end
   open()
-  local out = {}
-  for i = 0, n - 1 do
-    local b = 2 + i * 4
-    out[i + 1] = add(ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), capacity, tonumber(ARGV[b + 3]))
-  end
+  local out = add_many(n, capacity)
   close()
   return out
 end
