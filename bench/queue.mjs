@@ -23,8 +23,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const server = await startRedis();
 const admin = new Redis(server.url);
 
-function ours(concurrency, prefill = 0, n = N) {
-  const out = execFileSync(bin, [server.url, String(n), String(concurrency), String(prefill), '200', String(RUNS)],
+function ours(concurrency, prefill = 0, n = N, batch = 'auto') {
+  const out = execFileSync(bin, [server.url, String(n), String(concurrency), String(prefill), '200', String(RUNS), String(batch)],
     { encoding: 'utf8', timeout: 600_000 });
   const runs = out.trim().split('\n').map((l) => JSON.parse(l));
   return { push: median(runs.map((r) => r.pushPerSec)), process: median(runs.map((r) => r.processPerSec)),
@@ -66,6 +66,37 @@ async function bullmq(concurrency) {
   return { push: median(runs.map((r) => r.push)), process: median(runs.map((r) => r.process)), e2e: median(runs.map((r) => r.e2e)) };
 }
 
+/** `return 1` as a Redis 7 function: FCALL vs EVALSHA, same server, concurrency 16. */
+function fcallCeiling() {
+  execFileSync('redis-cli', ['-p', String(server.port), 'FUNCTION', 'LOAD', 'REPLACE',
+    "#!lua name=xbotbench\nredis.register_function('one', function() return 1 end)"], { encoding: 'utf8' });
+  const rates = [];
+  for (let r = 0; r < RUNS; r++) {
+    const csv = execFileSync('redis-benchmark', ['-h', '127.0.0.1', '-p', String(server.port), '-c', '16',
+      '-n', '200000', '--csv', 'FCALL', 'one', '0'], { encoding: 'utf8' });
+    const line = csv.trim().split('\n').find((l) => l.startsWith('"FCALL'));
+    rates.push(Number(line.split(',')[1].replaceAll('"', '')));
+  }
+  return median(rates);
+}
+
+/** Server time (INFO commandstats) per item, push + process, at batch size B. */
+async function serverPerItem(batch) {
+  await admin.flushdb();
+  await admin.config('RESETSTAT');
+  const r = ours(16, 0, N, batch);
+  const stats = await admin.info('commandstats');
+  const m = stats.match(/cmdstat_evalsha:calls=(\d+),usec=(\d+)/);
+  return { batch, process: r.process, e2e: r.e2e, calls: Number(m[1]) / RUNS, usecPerItem: Number(m[2]) / (N * RUNS) };
+}
+
+/** Push -> handler start on an idle queue at 100 items/s (one consumer), p50/p99 ms. */
+async function latency(batch) {
+  await admin.flushdb();
+  const out = execFileSync(bin, [server.url, 'latency', '100', '500', batch], { encoding: 'utf8', timeout: 120_000 });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
 function evalshaCeiling(concurrency) {
   const sha = execFileSync('redis-cli', ['-p', String(server.port), 'SCRIPT', 'LOAD', 'return 1'], { encoding: 'utf8' }).trim();
   const rates = [];
@@ -95,9 +126,13 @@ try {
     const ceiling = evalshaCeiling(c);
     result.concurrency[c] = { ours: o, bullmq: b, evalshaCeiling: ceiling };
   }
-  // Ours at concurrency 32: whether 16 consumers are bound by the server or by round trips.
+  // The protocol before batching (one script call per item), same run.
   await admin.flushdb();
-  result.c32 = ours(32);
+  result.single = { 1: ours(1, 0, N, 'single'), 16: ours(16, 0, N, 'single') };
+  result.batches = [];
+  for (const b of ['single', 1, 4, 16, 64]) result.batches.push(await serverPerItem(b));
+  result.fcall = { fcall: fcallCeiling(), evalsha: evalshaCeiling(16) };
+  result.latency = { single: await latency('single'), batched: await latency('auto') };
   await admin.flushdb();
   const small = ours(16, 1_000);
   await admin.flushdb();
