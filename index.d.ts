@@ -192,6 +192,15 @@ export interface Posterior {
 }
 
 /**
+ * Items a consumer with `concurrency` handlers leases beyond the running
+ * ones (they wait, leased, for a free handler): as many as the handlers get
+ * through in 50 ms at their recent mean duration `meanHandlerMs`, at most
+ * `maxPrefetch`; 0 while no handler has finished yet. The worker and
+ * `work()` size their batches with it.
+ */
+export declare function prefetch(concurrency: number, meanHandlerMs?: number | undefined | null): number
+
+/**
  * The options of a push, as `prepareQueueItem` reads them (TypeScript shape
  * only; `xbot_core::args` reads the object).
  */
@@ -229,6 +238,10 @@ export interface ProtocolLimits {
   reapPerCall: number
   recentMax: number
   maxItemBytes: number
+  /** Items one `queue_reserve_many` call leases, and finished items it settles, at most. */
+  reserveManyPerCall: number
+  /** Most items a consumer holds leased beyond its running handlers. */
+  maxPrefetch: number
 }
 
 /**
@@ -290,6 +303,13 @@ export interface RateLimitWindow {
   ttlSeconds: number
   resetAtMs: number
 }
+
+/**
+ * Checks a batched lease's sizes: `max` items to lease and `settle` finished
+ * items, each an integer from 0 to `reserveManyPerCall` (`INVALID_PARAM`
+ * otherwise); returns `max`.
+ */
+export declare function reserveManySize(max: number, settle: number): number
 
 /**
  * Backoff in ms before retry `attempt` (1-based) of `queue`; `null` = no more

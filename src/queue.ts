@@ -5,7 +5,7 @@ import * as native from './native';
 import { type Connection, type Reply, runScript } from './connection';
 import { XbotError, protocolError } from './errors';
 import type {
-  DeadItem, FailResult, PushEntry, PushOptions, PushResult, QueueItem, QueueName, QueueStats, Reserved,
+  DeadItem, FailResult, PushEntry, PushOptions, PushResult, QueueItem, QueueName, QueueStats, Reserved, ReservedBatch, Settle, Settled,
 } from './types';
 import { Worker, type WorkHandler, type WorkOptions } from './worker';
 
@@ -209,19 +209,94 @@ export class Queue<T> {
       const deadline = int(reply[3]);
       const attempts = int(reply[4]);
       if (id === null || body === null || deadline === null || attempts === null) throw protocolError('queue_reserve', reply);
-      let reason: string;
-      try {
-        const item = JSON.parse(body) as QueueItem<T>;
-        if (item && typeof item === 'object' && item.id === id) {
-          item.retryCount = attempts;
-          return { item, token, leaseDeadlineMs: deadline, attempt: attempts + 1 };
-        }
-        reason = "stored item's id differs from its queue member";
-      } catch (e) {
-        reason = `invalid item: ${e instanceof Error ? e.message : String(e)}`;
-      }
-      await this.fail(id, token, reason, { dead: true });
+      const r = await this.parseReserved(id, body, token, deadline, attempts);
+      if (r) return r;
     }
+    return null;
+  }
+
+  /**
+   * One script call for many items: settles `settle` (acks, failures,
+   * hand-backs — each checked against its own lease, so a lost lease refuses
+   * only that entry), promotes due items, then leases up to `max` (default 1)
+   * of the best ready items, each with its own token and deadline. At most
+   * `reserveManyPerCall` (1,000) of each. Items that fail validation are
+   * dead-lettered with the reason and left out, so a batch may hold fewer
+   * than `max` while more are ready.
+   */
+  async reserveMany(options: { leaseMs?: number; max?: number; settle?: readonly Settle[] } = {}): Promise<ReservedBatch<T>> {
+    const leaseMs = native.leaseMs(options.leaseMs ?? this.policy.defaultLeaseMs);
+    const settle = options.settle ?? [];
+    if (!Array.isArray(settle)) throw new XbotError('INVALID_PARAM', 'settle must be an array of {id, token, attempt, outcome}');
+    const max = native.reserveManySize(options.max ?? 1, settle.length);
+    const args: Array<string | number> = [leaseMs, leaseToken(), LIMITS.promotePerCall, max];
+    for (const [i, s] of settle.entries()) {
+      if (!s || typeof s.id !== 'string' || typeof s.token !== 'string' || !Number.isInteger(s.attempt) || s.attempt < 1) {
+        throw new XbotError('INVALID_PARAM', `settle[${i}] needs an id, a token and the delivery's attempt (1 or more)`);
+      }
+      let outcome: string | number;
+      switch (s.outcome) {
+        case 'ack':
+        case 'release':
+          outcome = s.outcome;
+          break;
+        case 'dead':
+          outcome = -1;
+          break;
+        case 'fail': {
+          const d = native.retryDelayMs(this.name, s.attempt, s.id);
+          outcome = d === null ? -1 : d;
+          break;
+        }
+        default:
+          throw new XbotError('INVALID_PARAM', `settle[${i}].outcome must be ack, release, fail or dead (got ${JSON.stringify(s.outcome)})`);
+      }
+      args.push(s.id, s.token, outcome, s.outcome === 'fail' || s.outcome === 'dead' ? String(s.error ?? 'handler failed') : '');
+    }
+    const reply = await runScript(this.redis, 'queue_reserve_many', this.keys, args);
+    if (!Array.isArray(reply) || !Array.isArray(reply[0]) || !Array.isArray(reply[1])) throw protocolError('queue_reserve_many', reply);
+    const [rawSettled, flat] = reply as [Reply[], Reply[]];
+    if (rawSettled.length !== settle.length || flat.length % 5 !== 0) throw protocolError('queue_reserve_many', reply);
+    const settled: Settled[] = rawSettled.map((r, i) => {
+      if (!Array.isArray(r)) throw protocolError('queue_reserve_many', reply);
+      const code = int(r[0]);
+      if (code === 1) return { outcome: 'done' };
+      if (code === 0 || code === -1) {
+        const e = this.ownerError(settle[i].id, code);
+        return { outcome: 'refused', code: e.code as 'NOT_IN_FLIGHT' | 'NOT_OWNER', message: e.message };
+      }
+      const [outcome, at, attempts] = [text(r[0]), int(r[1]), int(r[2])];
+      if ((outcome !== 'retry' && outcome !== 'dead') || at === null || attempts === null) throw protocolError('queue_reserve_many', reply);
+      return { outcome, retryAt: outcome === 'retry' ? at : null, attempts };
+    });
+    const leased: Reserved<T>[] = [];
+    for (let k = 0; k < flat.length; k += 5) {
+      const id = text(flat[k]);
+      const body = text(flat[k + 1]);
+      const token = text(flat[k + 2]);
+      const deadline = int(flat[k + 3]);
+      const attempts = int(flat[k + 4]);
+      if (id === null || body === null || token === null || deadline === null || attempts === null) throw protocolError('queue_reserve_many', reply);
+      const r = await this.parseReserved(id, body, token, deadline, attempts);
+      if (r) leased.push(r);
+    }
+    return { settled, leased };
+  }
+
+  /** An item as leased, or null after dead-lettering one that fails validation (as the runner does). */
+  private async parseReserved(id: string, body: string, token: string, deadline: number, attempts: number): Promise<Reserved<T> | null> {
+    let reason: string;
+    try {
+      const item = JSON.parse(body) as QueueItem<T>;
+      if (item && typeof item === 'object' && item.id === id) {
+        item.retryCount = attempts;
+        return { item, token, leaseDeadlineMs: deadline, attempt: attempts + 1 };
+      }
+      reason = "stored item's id differs from its queue member";
+    } catch (e) {
+      reason = `invalid item: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    await this.fail(id, token, reason, { dead: true });
     return null;
   }
 

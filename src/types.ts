@@ -135,6 +135,37 @@ export interface FailResult {
   attempts: number;
 }
 
+/**
+ * A leased item the consumer is done with, settled by its next
+ * `reserveMany()` call: `ack` completes it, `release` hands it back
+ * untouched (no attempt counted), `fail` records a failed attempt (retry with
+ * the queue's backoff, or dead after the last), `dead` dead-letters it now.
+ */
+export interface Settle {
+  id: string;
+  /** The lease's owner token. */
+  token: string;
+  /** The delivery's `attempt` (from `Reserved`): the retry delay follows from it. */
+  attempt: number;
+  outcome: 'ack' | 'release' | 'fail' | 'dead';
+  /** The failure kept as the item's last error (`fail`, `dead`). */
+  error?: string;
+}
+
+/** How one `Settle` went: done (acked or released), a failed attempt's outcome, or refused because the lease was lost. */
+export type Settled =
+  | { outcome: 'done' }
+  | FailResult
+  | { outcome: 'refused'; code: 'NOT_IN_FLIGHT' | 'NOT_OWNER'; message: string };
+
+/** One `reserveMany()` call's result. */
+export interface ReservedBatch<T> {
+  /** One per `settle` entry, in order. */
+  settled: Settled[];
+  /** The leased items, best first, each with its own token and deadline. */
+  leased: Reserved<T>[];
+}
+
 /** A lock acquisition. */
 export type LockAcquire =
   | { acquired: true; token: string; fence: number; leaseMs: number }

@@ -1,14 +1,17 @@
-// `queue(name).work(handler)`: a consumer with the runner's semantics. Each
-// slot reserves an item, runs the handler while a keep-alive extends the
-// lease every third of its length, then acks (and reserves the next item in
-// the same round trip) or fails the attempt. A dead process leaves its leases
-// to expire: another worker's reaper hands those items back as stalls.
+// `queue(name).work(handler)`: a consumer with the runner's semantics and its
+// batched leasing. One driver feeds `concurrency` handler slots: each
+// `queue_reserve_many` call settles what the handlers finished since the last
+// call (acks, failures, hand-backs) and leases as many items as there are free
+// slots plus a prefetch sized from the handlers' speed (the core's
+// `prefetch`). A handler runs while a keep-alive extends its item's lease
+// every third of its length. A dead process leaves its leases to expire:
+// another worker's reaper hands those items back as stalls.
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as native from './native';
 import { errorCode } from './errors';
 import type { Queue } from './queue';
-import type { FailResult, QueueItem, Reserved } from './types';
+import type { QueueItem, Reserved, Settle, Settled } from './types';
 
 /** What a handler gets besides the item. */
 export interface WorkContext {
@@ -27,7 +30,13 @@ export type WorkHandler<T> = (item: QueueItem<T>, ctx: WorkContext) => Promise<u
 
 /** Options of `work()`. */
 export interface WorkOptions {
-  /** Items processed at once (default 1). */
+  /**
+   * Items processed at once (default 1). Items are leased in batches: as many
+   * as there are free handlers, plus, when handlers are fast, up to 64 more
+   * that wait (leased) for a free handler — as many as the handlers get
+   * through in about 50 ms, so an urgent item pushed meanwhile waits at most
+   * that long behind them.
+   */
   concurrency?: number;
   /** Lease of each item, kept alive while its handler runs (default 30 s; 10 ms to 1 day). */
   leaseMs?: number;
@@ -39,9 +48,16 @@ export interface WorkOptions {
   reapEveryMs?: number;
 }
 
+/** A handler's result, settled by the driver's next call. */
+interface Done<T> {
+  settle: Settle;
+  item: QueueItem<T>;
+  failure?: unknown;
+}
+
 /**
  * A running consumer. Events: `completed` (item), `failed` (item, error,
- * outcome), `lost` (item: the lease was lost while the handler ran), `error`
+ * outcome), `lost` (item: the lease was lost while the item was held), `error`
  * (a Redis error; the worker goes on after a pause, so a reconnect resumes
  * it). Without an `error` listener, errors are written to stderr instead of
  * being thrown.
@@ -49,13 +65,21 @@ export interface WorkOptions {
 export class Worker<T> extends EventEmitter {
   private stopping = false;
   private readonly running = new Set<Promise<void>>();
-  private readonly active = new Map<string, { token: string; abort: AbortController }>();
+  private readonly active = new Map<string, { reserved: Reserved<unknown>; abort: AbortController }>();
   private readonly leaseMs: number;
   private readonly graceMs: number;
   private readonly maxIdleMs: number;
+  private readonly concurrency: number;
   private readonly wake = new AbortController();
   private readonly done: Promise<void>;
   private processedCount = 0;
+  /** Finished handlers waiting to be settled. */
+  private finished: Done<T>[] = [];
+  /** Mean handler time in ms (exponentially weighted), null until one finished. */
+  private pace: number | null = null;
+  /** Resolves when a handler finishes (renewed each time). */
+  private notify: () => void = () => undefined;
+  private finishedOne: Promise<void> = this.renewNotify();
 
   /** @internal */
   constructor(
@@ -71,12 +95,13 @@ export class Worker<T> extends EventEmitter {
     if (typeof handler !== 'function') {
       throw Object.assign(new Error('work() needs a handler function'), { code: 'INVALID_PARAM' });
     }
+    this.concurrency = concurrency;
     // Validated by the core (INVALID_LEASE).
     this.leaseMs = native.leaseMs(options.leaseMs ?? queue.policy.defaultLeaseMs);
     this.graceMs = options.graceMs ?? 10_000;
     this.maxIdleMs = options.maxIdleMs ?? 250;
     const reapEveryMs = options.reapEveryMs ?? 2_000;
-    const loops = Array.from({ length: concurrency }, () => this.loop());
+    const loops = [this.drive()];
     if (reapEveryMs > 0) loops.push(this.housekeeping(reapEveryMs));
     this.done = Promise.all(loops).then(() => undefined);
   }
@@ -87,25 +112,21 @@ export class Worker<T> extends EventEmitter {
   }
 
   /**
-   * Stops reserving, lets running handlers finish within the grace period,
+   * Stops leasing, lets running handlers finish within the grace period,
    * then hands the remaining items back (ready again, no attempt counted)
-   * and aborts their signals. Resolves when every slot has stopped.
+   * and aborts their signals. Resolves when the worker has stopped.
    */
   async close(): Promise<void> {
-    if (!this.stopping) {
-      this.stopping = true;
-      this.wake.abort();
-      const grace = sleep(this.graceMs, 'grace', { ref: false });
-      await Promise.race([Promise.allSettled([...this.running]), grace]);
-      const unfinished = [...this.active];
-      for (const [id, { token, abort }] of unfinished) {
-        abort.abort(new Error('the worker is closing: the item was handed back'));
-        await this.queue.release(id, token).catch((e: unknown) => this.report(e));
-      }
-      // A handler that ignores its signal is not waited for: its item is back in the queue.
-      if (unfinished.length > 0) return;
-    }
+    this.stopping = true;
+    this.wake.abort();
     await this.done;
+  }
+
+  private renewNotify(): Promise<void> {
+    this.finishedOne = new Promise<void>((resolve) => {
+      this.notify = resolve;
+    });
+    return this.finishedOne;
   }
 
   private report(e: unknown): void {
@@ -117,45 +138,126 @@ export class Worker<T> extends EventEmitter {
     await sleep(ms, undefined, { signal: this.wake.signal, ref: true }).catch(() => undefined);
   }
 
-  private async loop(): Promise<void> {
-    let idle = 10;
-    let next: Reserved<T> | null = null;
-    while (!this.stopping) {
-      let r: Reserved<T> | null;
-      try {
-        r = next ?? (await this.queue.reserve({ leaseMs: this.leaseMs }));
-      } catch (e) {
-        this.report(e);
-        await this.pause(1_000);
-        continue;
-      }
-      next = null;
-      if (r === null) {
-        await this.pause(idle);
-        idle = Math.min(idle * 2, this.maxIdleMs);
-        continue;
-      }
-      idle = 10;
-      const task = this.handle(r);
-      const settled = task.then(() => undefined);
-      this.running.add(settled);
-      next = await task;
-      this.running.delete(settled);
-    }
-    // A stop came between an ack and the item it reserved: hand that one back.
-    if (next) await this.queue.release(next.item.id, next.token).catch((e: unknown) => this.report(e));
+  /** Waits for a handler to finish, `ms` (if given) or a stop. */
+  private async waitForHandler(ms: number | null): Promise<void> {
+    const done = new AbortController();
+    const signal = AbortSignal.any([this.wake.signal, done.signal]);
+    const timer = ms === null ? new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve())) : sleep(ms, undefined, { signal }).catch(() => undefined);
+    await Promise.race([this.finishedOne, timer]);
+    done.abort();
   }
 
-  /** Runs the handler on one item; returns the next item when the ack reserved one. */
-  private async handle(r: Reserved<T>): Promise<Reserved<T> | null> {
+  /** The driver: one `reserveMany` call at a time, each settling and leasing in batches. */
+  private async drive(): Promise<void> {
+    const waiting: Reserved<T>[] = [];
+    let idle = 10;
+    while (!this.stopping) {
+      while (this.running.size < this.concurrency && waiting.length > 0) this.start(waiting.shift() as Reserved<T>);
+      const hold = this.concurrency + native.prefetch(this.concurrency, this.pace);
+      const want = Math.max(0, hold - this.running.size - waiting.length);
+      if (want > 0 || this.finished.length > 0) {
+        const batch = this.finished;
+        this.finished = [];
+        let res;
+        try {
+          res = await this.queue.reserveMany({ leaseMs: this.leaseMs, max: want, settle: batch.map((d) => d.settle) });
+        } catch (e) {
+          // Outcome unknown: the same settles go again with the next call (one already applied is refused then).
+          this.finished = batch.concat(this.finished);
+          this.report(e);
+          await this.pause(1_000);
+          continue;
+        }
+        this.settled(batch, res.settled);
+        if (res.leased.length > 0) {
+          idle = 10;
+          waiting.push(...res.leased);
+          continue;
+        }
+      }
+      if (this.stopping) break;
+      // Nothing new to lease: wait for a handler, for new items, or for a stop.
+      if (this.running.size === 0 && waiting.length === 0) {
+        await this.pause(idle);
+        idle = Math.min(idle * 2, this.maxIdleMs);
+      } else if (this.finished.length === 0) {
+        await this.waitForHandler(want === 0 ? null : idle);
+        if (want > 0) idle = Math.min(idle * 2, this.maxIdleMs);
+      }
+    }
+    // Stopping: running handlers get the grace period; the rest are handed back.
+    const grace = sleep(this.graceMs, 'grace', { ref: false });
+    await Promise.race([Promise.allSettled([...this.running]), grace]);
+    for (const [id, { reserved, abort }] of [...this.active]) {
+      // A handler that ignores its signal is not waited for: its item is back in the queue.
+      this.active.delete(id);
+      abort.abort(new Error('the worker is closing: the item was handed back'));
+      const r = reserved as Reserved<T>;
+      this.finished.push({ settle: { id, token: r.token, attempt: r.attempt, outcome: 'release' }, item: r.item });
+    }
+    for (const r of waiting) this.finished.push({ settle: { id: r.item.id, token: r.token, attempt: r.attempt, outcome: 'release' }, item: r.item });
+    const perCall = native.protocolLimits().reserveManyPerCall;
+    while (this.finished.length > 0) {
+      const batch = this.finished.splice(0, perCall);
+      try {
+        const res = await this.queue.reserveMany({ leaseMs: this.leaseMs, max: 0, settle: batch.map((d) => d.settle) });
+        this.settled(batch, res.settled);
+      } catch (e) {
+        this.report(e); // their leases expire; the reaper hands them back
+      }
+    }
+  }
+
+  /** Events for settled items. */
+  private settled(batch: Done<T>[], results: Settled[]): void {
+    batch.forEach((d, i) => {
+      const r = results[i];
+      if (r.outcome === 'refused') {
+        this.emit('lost', d.item);
+      } else if (d.settle.outcome === 'ack') {
+        this.processedCount++;
+        this.emit('completed', d.item);
+      } else if (r.outcome === 'retry' || r.outcome === 'dead') {
+        this.emit('failed', d.item, d.failure, r);
+      }
+    });
+  }
+
+  /** Starts a handler on a leased item in a free slot. */
+  private start(r: Reserved<T>): void {
+    const task = this.handle(r).then((done) => {
+      this.running.delete(task);
+      if (done) this.finished.push(done);
+      this.notify();
+      this.renewNotify();
+    });
+    this.running.add(task);
+  }
+
+  /** Runs the handler on one item; returns what to settle, or null when the lease was lost or the item handed back. */
+  private async handle(r: Reserved<T>): Promise<Done<T> | null> {
     const { item, token } = r;
-    const abort = new AbortController();
-    this.active.set(item.id, { token, abort });
+    const started = performance.now();
     let deadline = r.leaseDeadlineMs;
     const extend = async (ms?: number): Promise<number> => {
       deadline = await this.queue.extend(item.id, token, ms ?? this.leaseMs);
       return deadline;
     };
+    // An item that waited for a slot past a third of its lease gets a fresh one first.
+    if (deadline < Date.now() + (this.leaseMs * 2) / 3) {
+      try {
+        await extend();
+      } catch (e) {
+        const code = errorCode(e);
+        if (code === 'NOT_OWNER' || code === 'NOT_IN_FLIGHT') {
+          this.emit('lost', item);
+          return null;
+        }
+        this.report(e);
+      }
+    }
+    const abort = new AbortController();
+    this.active.set(item.id, { reserved: r, abort });
     const keepAlive = setInterval(() => {
       extend().catch((e: unknown) => {
         const code = errorCode(e);
@@ -185,35 +287,13 @@ export class Worker<T> extends EventEmitter {
     } finally {
       clearInterval(keepAlive);
     }
-    // Handed back by close() after the grace period: nothing more to do.
-    if (!this.active.delete(item.id) || abort.signal.aborted) {
-      return null;
-    }
-    if (ok) {
-      try {
-        const next = this.stopping
-          ? (await this.queue.ack(item.id, token), null)
-          : await this.queue.reserve({ leaseMs: this.leaseMs, ack: { id: item.id, token } });
-        this.processedCount++;
-        this.emit('completed', item);
-        return next;
-      } catch (e) {
-        const code = errorCode(e);
-        if (code === 'NOT_OWNER' || code === 'NOT_IN_FLIGHT') this.emit('lost', item);
-        else this.report(e);
-        return null;
-      }
-    }
+    // Handed back at close() after the grace period, or lost: nothing more to do.
+    if (!this.active.delete(item.id) || abort.signal.aborted) return null;
+    const ms = performance.now() - started;
+    this.pace = this.pace === null ? ms : 0.8 * this.pace + 0.2 * ms;
+    if (ok) return { settle: { id: item.id, token, attempt: r.attempt, outcome: 'ack' }, item };
     const message = failure instanceof Error ? failure.message : String(failure);
-    try {
-      const outcome: FailResult = await this.queue.fail(item.id, token, message || 'handler failed');
-      this.emit('failed', item, failure, outcome);
-    } catch (e) {
-      const code = errorCode(e);
-      if (code === 'NOT_OWNER' || code === 'NOT_IN_FLIGHT') this.emit('lost', item);
-      else this.report(e);
-    }
-    return null;
+    return { settle: { id: item.id, token, attempt: r.attempt, outcome: 'fail', error: message || 'handler failed' }, item, failure };
   }
 
   /** Hands expired leases back (a dead worker's items come back as stalls). */

@@ -261,6 +261,10 @@ pub struct ProtocolLimits {
     pub reap_per_call: u32,
     pub recent_max: u32,
     pub max_item_bytes: u32,
+    /// Items one `queue_reserve_many` call leases, and finished items it settles, at most.
+    pub reserve_many_per_call: u32,
+    /// Most items a consumer holds leased beyond its running handlers.
+    pub max_prefetch: u32,
 }
 
 /// The protocol's bounds: leases, items per script call, recent list length, item size.
@@ -275,7 +279,29 @@ pub fn protocol_limits() -> ProtocolLimits {
         reap_per_call: client::REAP_PER_CALL,
         recent_max: client::RECENT_MAX as u32,
         max_item_bytes: queue::MAX_ITEM_BYTES as u32,
+        reserve_many_per_call: client::RESERVE_MANY_PER_CALL as u32,
+        max_prefetch: client::MAX_PREFETCH,
     }
+}
+
+/// Checks a batched lease's sizes: `max` items to lease and `settle` finished
+/// items, each an integer from 0 to `reserveManyPerCall` (`INVALID_PARAM`
+/// otherwise); returns `max`.
+#[napi(ts_args_type = "max: number, settle: number")]
+pub fn reserve_many_size(max: f64, settle: u32) -> Result<u32, &'static str> {
+    client::reserve_many_size(max, settle as usize)
+        .map(|n| n as u32)
+        .map_err(err)
+}
+
+/// Items a consumer with `concurrency` handlers leases beyond the running
+/// ones (they wait, leased, for a free handler): as many as the handlers get
+/// through in 50 ms at their recent mean duration `meanHandlerMs`, at most
+/// `maxPrefetch`; 0 while no handler has finished yet. The worker and
+/// `work()` size their batches with it.
+#[napi(ts_args_type = "concurrency: number, meanHandlerMs?: number | undefined | null")]
+pub fn prefetch(concurrency: u32, mean_handler_ms: Option<f64>) -> u32 {
+    client::prefetch(concurrency, mean_handler_ms)
 }
 
 /// The old bot's dedup marker of `text` during the cut-over:

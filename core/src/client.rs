@@ -35,6 +35,23 @@ pub const MAX_PREFETCH: u32 = 64;
 /// held waits at most this (plus the handlers already running).
 pub const PREFETCH_BUDGET_MS: f64 = 50.0;
 
+/// Checks a batched lease: `max` items to lease and `settle` finished items
+/// to settle, each an integer from 0 to [`RESERVE_MANY_PER_CALL`].
+pub fn reserve_many_size(max: f64, settle: usize) -> Result<usize> {
+    let bad = |param: &str, value: String| Error::InvalidParam {
+        family: "queue_reserve_many".into(),
+        param: param.into(),
+        value,
+        reason: format!("an integer from 0 to {RESERVE_MANY_PER_CALL}"),
+    };
+    if settle > RESERVE_MANY_PER_CALL {
+        return Err(bad("settle", format!("{settle} items")));
+    }
+    exact_uint(max, 0, RESERVE_MANY_PER_CALL as u64)
+        .map(|n| n as usize)
+        .ok_or_else(|| bad("max", num(max)))
+}
+
 /// Items a consumer with `concurrency` handlers holds beyond the running ones
 /// (leased, waiting for a free handler), from the handlers' recent mean
 /// duration: as many as `concurrency` handlers get through in
@@ -360,6 +377,21 @@ mod tests {
 
     fn ctx() -> KeyContext {
         KeyContext::resolve(Some("prod:"), None).unwrap()
+    }
+
+    #[test]
+    fn batch_sizes() {
+        assert_eq!(reserve_many_size(64.0, 10).unwrap(), 64);
+        assert_eq!(reserve_many_size(0.0, 0).unwrap(), 0);
+        for bad in [1_001.0, -1.0, 2.5, f64::NAN] {
+            assert_eq!(
+                reserve_many_size(bad, 0).unwrap_err().code(),
+                "INVALID_PARAM",
+                "{bad}"
+            );
+        }
+        let e = reserve_many_size(1.0, 1_001).unwrap_err();
+        assert!(e.to_string().contains("settle"), "{e}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use support::{RedisCluster, RedisServer};
 use xbot_core::keys::KeyContext;
 use xbot_redis::error::OpError;
-use xbot_redis::ops::queue::{PushEntry, Queue};
+use xbot_redis::ops::queue::{Finished, Outcome, PushEntry, Queue};
 use xbot_redis::ops::{bandit, cache, dedup, lock, now_ms, ratelimit, stats};
 use xbot_redis::redis::Redis;
 
@@ -195,6 +195,45 @@ async fn run(redis: &Redis, step: &Value) -> Result<Value, OpError> {
             None => Value::Null,
             Some(r) => json!({"item": r.item, "token": r.token, "attempt": r.item.retry_count + 1}),
         },
+        "queue.reserveMany" => {
+            let q = queue(redis, step)?;
+            let mut settle = Vec::new();
+            for e in step["settle"].as_array().unwrap_or(&Vec::new()) {
+                let outcome = match s(e, "outcome") {
+                    "ack" => Outcome::Ack,
+                    "release" => Outcome::Release,
+                    "fail" => Outcome::Fail(s(e, "error").into()),
+                    "dead" => Outcome::Bury(s(e, "error").into()),
+                    other => panic!("unknown outcome {other}"),
+                };
+                settle.push(Finished {
+                    id: s(e, "id").into(),
+                    token: s(e, "token").into(),
+                    attempts: e["attempt"].as_u64().unwrap() as u32 - 1,
+                    outcome,
+                });
+            }
+            let max = step["max"].as_f64().unwrap_or(1.0);
+            let max = xbot_core::client::reserve_many_size(max, settle.len())?;
+            let batch = q.reserve_many(lease(), max, &settle).await?;
+            let settled: Vec<Value> = batch
+                .settled
+                .into_iter()
+                .map(|r| match r {
+                    Ok(None) => json!({"outcome": "done"}),
+                    Ok(Some(f)) => serde_json::to_value(f).unwrap(),
+                    Err(e) => {
+                        json!({"outcome": "refused", "code": e.code(), "message": e.to_string()})
+                    }
+                })
+                .collect();
+            let leased: Vec<Value> = batch
+                .leased
+                .iter()
+                .map(|r| json!({"item": r.item, "token": r.token, "attempt": r.item.retry_count + 1}))
+                .collect();
+            json!({"settled": settled, "leased": leased})
+        }
         "queue.ack" => queue(redis, step)?
             .ack(s(step, "id"), s(step, "token"))
             .await
@@ -335,7 +374,12 @@ async fn run_scenario(url: &str, file: &str, scenario: &Value) {
                     .and_then(Value::as_object)
                     .unwrap_or(&Map::new())
                 {
-                    vars.insert(name.clone(), result[field.as_str().unwrap()].clone());
+                    // A saved field may be a dotted path (`leased.0.token`).
+                    let pointer = format!("/{}", field.as_str().unwrap().replace('.', "/"));
+                    vars.insert(
+                        name.clone(),
+                        result.pointer(&pointer).cloned().unwrap_or(Value::Null),
+                    );
                 }
             }
         }

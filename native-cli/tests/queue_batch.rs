@@ -295,8 +295,8 @@ async fn bad_batches_are_refused_before_any_write() {
         .await
         .unwrap();
     let e = q.reserve_many(60_000, 1_001, &[]).await.unwrap_err();
-    assert_eq!(e.code(), "INVALID_INPUT", "{e}");
-    assert!(e.to_string().contains("at most 1000"), "{e}");
+    assert_eq!(e.code(), "INVALID_PARAM", "{e}");
+    assert!(e.to_string().contains("from 0 to 1000"), "{e}");
     // The script checks its own arguments (the TS client calls it too).
     let keys = queue_keys(QueueName::SyncToSupabase, &KeyContext::default());
     let source = xbot_core::scripts::get("queue_reserve_many")

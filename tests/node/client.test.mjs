@@ -340,7 +340,7 @@ describe('work()', () => {
     srv.stop();
   });
 
-  test('a worker process SIGKILLed mid-item: the item comes back as a stall and is processed exactly once more', async () => {
+  test('a worker process SIGKILLed mid-item: the items it held come back as stalls and are processed exactly once more', async () => {
     const prefix = `kill${process.pid}:`;
     const x = createXbot(redis, { prefix });
     const q = x.queue('sync_to_supabase');
@@ -353,7 +353,8 @@ describe('work()', () => {
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const before = await q.stats();
-    assert.equal(before.inFlight, 1, 'the killed worker left its lease');
+    // The hanging item, plus what it had prefetched behind it (its handlers were fast until k5).
+    assert.ok(before.inFlight >= 1 && before.inFlight <= 5, `the killed worker left its leases (${before.inFlight})`);
     // This process takes over: its reaper hands the expired lease back as a stall.
     let k5attempt = 0;
     let reaped = 0;
@@ -366,7 +367,7 @@ describe('work()', () => {
     await worker.close();
     const c = await redis.hgetall(counts);
     assert.deepEqual(Object.values(c).map(Number), Array(10).fill(1), JSON.stringify(c));
-    assert.equal(reaped, 1, 'handed back once, as a stall');
+    assert.equal(reaped, before.inFlight, 'each held item handed back once, as a stall');
     assert.equal(k5attempt, 1, 'a stall is not a failed attempt');
   });
 });

@@ -67,6 +67,10 @@ async function run(xbot, redis, s) {
       const r = await xbot.queue(s.queue).reserve({ leaseMs: s.leaseMs });
       return r && { item: r.item, token: r.token, attempt: r.attempt };
     }
+    case 'queue.reserveMany': {
+      const b = await xbot.queue(s.queue).reserveMany({ leaseMs: s.leaseMs, max: s.max, settle: s.settle });
+      return { settled: b.settled, leased: b.leased.map((r) => ({ item: r.item, token: r.token, attempt: r.attempt })) };
+    }
     case 'queue.ack': return xbot.queue(s.queue).ack(s.id, s.token).then(() => null);
     case 'queue.release': return xbot.queue(s.queue).release(s.id, s.token).then(() => null);
     case 'queue.fail': return xbot.queue(s.queue).fail(s.id, s.token, s.message);
@@ -111,7 +115,8 @@ export async function runScenario(redis, scenario) {
     assert.ok(!step.error, `${where}: expected error ${step.error}, got ${JSON.stringify(result)}`);
     if ('expect' in step) matches(result, step.expect, where);
     if ('expectCount' in step) assert.deepEqual(result.counts, step.expectCount, where);
-    for (const [name, field] of Object.entries(step.save ?? {})) vars[name] = result[field];
+    // A saved field may be a dotted path (`leased.0.token`).
+    for (const [name, field] of Object.entries(step.save ?? {})) vars[name] = field.split('.').reduce((v, k) => v?.[k], result);
   }
 }
 

@@ -15,7 +15,7 @@ use xbot_core::keys::queue_keys;
 use xbot_core::queue::{retry_delay_ms, Priority, QueueItem, QueueName};
 
 pub use xbot_core::client::DEFAULT_LEASE_MS;
-use xbot_core::client::{PROMOTE_PER_CALL, PUSH_MANY_PER_CALL, RESERVE_MANY_PER_CALL};
+use xbot_core::client::{PROMOTE_PER_CALL, PUSH_MANY_PER_CALL};
 
 /// One queue's keys on one connection.
 pub struct Queue<'a> {
@@ -402,7 +402,7 @@ impl<'a> Queue<'a> {
     /// Settles `finished` (ack, fail, release, bury: each on its own, a lost
     /// lease refuses only that item), then leases up to `max` of the best
     /// ready items, each under its own token and deadline, in one script call.
-    /// At most [`RESERVE_MANY_PER_CALL`] of each. An item that fails
+    /// At most [`RESERVE_MANY_PER_CALL`](xbot_core::client::RESERVE_MANY_PER_CALL) of each. An item that fails
     /// validation is dead-lettered with the reason and left out of the batch.
     pub async fn reserve_many(
         &self,
@@ -411,15 +411,7 @@ impl<'a> Queue<'a> {
         finished: &[Finished],
     ) -> OpResult<Batch> {
         let lease_ms = xbot_core::client::lease_ms(lease_ms as f64)?;
-        if max > RESERVE_MANY_PER_CALL || finished.len() > RESERVE_MANY_PER_CALL {
-            return Err(OpError::Input {
-                what: "batch size".into(),
-                reason: format!(
-                    "a batch leases and settles at most {RESERVE_MANY_PER_CALL} items each (asked to lease {max}, settle {})",
-                    finished.len()
-                ),
-            });
-        }
+        let max = xbot_core::client::reserve_many_size(max as f64, finished.len())?;
         let batch_token = lease_token();
         let mut args = Vec::with_capacity(4 + 4 * finished.len());
         args.extend([
