@@ -119,6 +119,16 @@ export interface KeyOptions {
   env?: string
 }
 
+/** Handlers of lane `lane` (0-based) of a consumer with `concurrency` handlers. */
+export declare function laneConcurrency(concurrency: number, lane: number): number
+
+/**
+ * Lanes a consumer with `concurrency` handlers splits into (each its own
+ * batch calls, handlers and prefetch): one per four handlers, at most four,
+ * so one lane's round trip overlaps another's server time.
+ */
+export declare function lanes(concurrency: number): number
+
 /** Checks a lease length (an integer from 10 ms to one day) and returns it. */
 export declare function leaseMs(value: unknown): number
 

@@ -55,6 +55,21 @@ interface Done<T> {
   failure?: unknown;
 }
 
+/** One lane of a worker: its own batch calls, handlers and prefetch (the core's `lanes`: one per four handlers, at most four). */
+interface Lane<T> {
+  concurrency: number;
+  running: Set<Promise<void>>;
+  /** Leased, waiting for a free handler (best first). */
+  waiting: Reserved<T>[];
+  /** Finished handlers waiting to be settled. */
+  finished: Done<T>[];
+  /** Mean handler time in ms (exponentially weighted), null until one finished. */
+  pace: number | null;
+  /** Resolves `finishedOne` when a handler finishes (renewed each time). */
+  notify: () => void;
+  finishedOne: Promise<void>;
+}
+
 /**
  * A running consumer. Events: `completed` (item), `failed` (item, error,
  * outcome), `lost` (item: the lease was lost while the item was held), `error`
@@ -64,22 +79,16 @@ interface Done<T> {
  */
 export class Worker<T> extends EventEmitter {
   private stopping = false;
-  private readonly running = new Set<Promise<void>>();
+  private readonly lanes: Lane<T>[];
   private readonly active = new Map<string, { reserved: Reserved<unknown>; abort: AbortController }>();
+  /** The item id each running handler works on. */
+  private readonly laneOf = new Map<Promise<void>, string>();
   private readonly leaseMs: number;
   private readonly graceMs: number;
   private readonly maxIdleMs: number;
-  private readonly concurrency: number;
   private readonly wake = new AbortController();
   private readonly done: Promise<void>;
   private processedCount = 0;
-  /** Finished handlers waiting to be settled. */
-  private finished: Done<T>[] = [];
-  /** Mean handler time in ms (exponentially weighted), null until one finished. */
-  private pace: number | null = null;
-  /** Resolves when a handler finishes (renewed each time). */
-  private notify: () => void = () => undefined;
-  private finishedOne: Promise<void> = this.renewNotify();
 
   /** @internal */
   constructor(
@@ -95,13 +104,21 @@ export class Worker<T> extends EventEmitter {
     if (typeof handler !== 'function') {
       throw Object.assign(new Error('work() needs a handler function'), { code: 'INVALID_PARAM' });
     }
-    this.concurrency = concurrency;
+    // Several lanes keep several batch calls in flight (one's round trip overlaps another's server time).
+    this.lanes = Array.from({ length: native.lanes(concurrency) }, (_, l) => {
+      const lane: Lane<T> = {
+        concurrency: native.laneConcurrency(concurrency, l), running: new Set(), waiting: [], finished: [], pace: null,
+        notify: () => undefined, finishedOne: Promise.resolve(),
+      };
+      Worker.renewNotify(lane);
+      return lane;
+    });
     // Validated by the core (INVALID_LEASE).
     this.leaseMs = native.leaseMs(options.leaseMs ?? queue.policy.defaultLeaseMs);
     this.graceMs = options.graceMs ?? 10_000;
     this.maxIdleMs = options.maxIdleMs ?? 250;
     const reapEveryMs = options.reapEveryMs ?? 2_000;
-    const loops = [this.drive()];
+    const loops = this.lanes.map((lane) => this.drive(lane));
     if (reapEveryMs > 0) loops.push(this.housekeeping(reapEveryMs));
     this.done = Promise.all(loops).then(() => undefined);
   }
@@ -122,11 +139,10 @@ export class Worker<T> extends EventEmitter {
     await this.done;
   }
 
-  private renewNotify(): Promise<void> {
-    this.finishedOne = new Promise<void>((resolve) => {
-      this.notify = resolve;
+  private static renewNotify<T>(lane: Lane<T>): void {
+    lane.finishedOne = new Promise<void>((resolve) => {
+      lane.notify = resolve;
     });
-    return this.finishedOne;
   }
 
   private report(e: unknown): void {
@@ -139,31 +155,31 @@ export class Worker<T> extends EventEmitter {
   }
 
   /** Waits for a handler to finish, `ms` (if given) or a stop. */
-  private async waitForHandler(ms: number | null): Promise<void> {
+  private async waitForHandler(lane: Lane<T>, ms: number | null): Promise<void> {
     const done = new AbortController();
     const signal = AbortSignal.any([this.wake.signal, done.signal]);
     const timer = ms === null ? new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve())) : sleep(ms, undefined, { signal }).catch(() => undefined);
-    await Promise.race([this.finishedOne, timer]);
+    await Promise.race([lane.finishedOne, timer]);
     done.abort();
   }
 
-  /** The driver: one `reserveMany` call at a time, each settling and leasing in batches. */
-  private async drive(): Promise<void> {
-    const waiting: Reserved<T>[] = [];
+  /** A lane's driver: one `reserveMany` call at a time, each settling and leasing in batches. */
+  private async drive(lane: Lane<T>): Promise<void> {
+    const { waiting } = lane;
     let idle = 10;
     while (!this.stopping) {
-      while (this.running.size < this.concurrency && waiting.length > 0) this.start(waiting.shift() as Reserved<T>);
-      const hold = this.concurrency + native.prefetch(this.concurrency, this.pace);
-      const want = Math.max(0, hold - this.running.size - waiting.length);
-      if (want > 0 || this.finished.length > 0) {
-        const batch = this.finished;
-        this.finished = [];
+      while (lane.running.size < lane.concurrency && waiting.length > 0) this.start(lane, waiting.shift() as Reserved<T>);
+      const hold = lane.concurrency + native.prefetch(lane.concurrency, lane.pace);
+      const want = Math.max(0, hold - lane.running.size - waiting.length);
+      if (want > 0 || lane.finished.length > 0) {
+        const batch = lane.finished;
+        lane.finished = [];
         let res;
         try {
           res = await this.queue.reserveMany({ leaseMs: this.leaseMs, max: want, settle: batch.map((d) => d.settle) });
         } catch (e) {
           // Outcome unknown: the same settles go again with the next call (one already applied is refused then).
-          this.finished = batch.concat(this.finished);
+          lane.finished = batch.concat(lane.finished);
           this.report(e);
           await this.pause(1_000);
           continue;
@@ -177,28 +193,32 @@ export class Worker<T> extends EventEmitter {
       }
       if (this.stopping) break;
       // Nothing new to lease: wait for a handler, for new items, or for a stop.
-      if (this.running.size === 0 && waiting.length === 0) {
+      if (lane.running.size === 0 && waiting.length === 0) {
         await this.pause(idle);
         idle = Math.min(idle * 2, this.maxIdleMs);
-      } else if (this.finished.length === 0) {
-        await this.waitForHandler(want === 0 ? null : idle);
+      } else if (lane.finished.length === 0) {
+        await this.waitForHandler(lane, want === 0 ? null : idle);
         if (want > 0) idle = Math.min(idle * 2, this.maxIdleMs);
       }
     }
     // Stopping: running handlers get the grace period; the rest are handed back.
     const grace = sleep(this.graceMs, 'grace', { ref: false });
-    await Promise.race([Promise.allSettled([...this.running]), grace]);
-    for (const [id, { reserved, abort }] of [...this.active]) {
+    await Promise.race([Promise.allSettled([...lane.running]), grace]);
+    for (const p of lane.running) {
+      const id = this.laneOf.get(p);
+      const held = id === undefined ? undefined : this.active.get(id);
+      if (id === undefined || held === undefined) continue;
       // A handler that ignores its signal is not waited for: its item is back in the queue.
       this.active.delete(id);
-      abort.abort(new Error('the worker is closing: the item was handed back'));
-      const r = reserved as Reserved<T>;
-      this.finished.push({ settle: { id, token: r.token, attempt: r.attempt, outcome: 'release' }, item: r.item });
+      held.abort.abort(new Error('the worker is closing: the item was handed back'));
+      const r = held.reserved as Reserved<T>;
+      lane.finished.push({ settle: { id, token: r.token, attempt: r.attempt, outcome: 'release' }, item: r.item });
     }
-    for (const r of waiting) this.finished.push({ settle: { id: r.item.id, token: r.token, attempt: r.attempt, outcome: 'release' }, item: r.item });
+    for (const r of waiting) lane.finished.push({ settle: { id: r.item.id, token: r.token, attempt: r.attempt, outcome: 'release' }, item: r.item });
+    waiting.length = 0;
     const perCall = native.protocolLimits().reserveManyPerCall;
-    while (this.finished.length > 0) {
-      const batch = this.finished.splice(0, perCall);
+    while (lane.finished.length > 0) {
+      const batch = lane.finished.splice(0, perCall);
       try {
         const res = await this.queue.reserveMany({ leaseMs: this.leaseMs, max: 0, settle: batch.map((d) => d.settle) });
         this.settled(batch, res.settled);
@@ -223,19 +243,21 @@ export class Worker<T> extends EventEmitter {
     });
   }
 
-  /** Starts a handler on a leased item in a free slot. */
-  private start(r: Reserved<T>): void {
-    const task = this.handle(r).then((done) => {
-      this.running.delete(task);
-      if (done) this.finished.push(done);
-      this.notify();
-      this.renewNotify();
+  /** Starts a handler on a leased item in a free slot of its lane. */
+  private start(lane: Lane<T>, r: Reserved<T>): void {
+    const task: Promise<void> = this.handle(lane, r).then((done) => {
+      lane.running.delete(task);
+      this.laneOf.delete(task);
+      if (done) lane.finished.push(done);
+      lane.notify();
+      Worker.renewNotify(lane);
     });
-    this.running.add(task);
+    lane.running.add(task);
+    this.laneOf.set(task, r.item.id);
   }
 
   /** Runs the handler on one item; returns what to settle, or null when the lease was lost or the item handed back. */
-  private async handle(r: Reserved<T>): Promise<Done<T> | null> {
+  private async handle(lane: Lane<T>, r: Reserved<T>): Promise<Done<T> | null> {
     const { item, token } = r;
     const started = performance.now();
     let deadline = r.leaseDeadlineMs;
@@ -290,7 +312,7 @@ export class Worker<T> extends EventEmitter {
     // Handed back at close() after the grace period, or lost: nothing more to do.
     if (!this.active.delete(item.id) || abort.signal.aborted) return null;
     const ms = performance.now() - started;
-    this.pace = this.pace === null ? ms : 0.8 * this.pace + 0.2 * ms;
+    lane.pace = lane.pace === null ? ms : 0.8 * lane.pace + 0.2 * ms;
     if (ok) return { settle: { id: item.id, token, attempt: r.attempt, outcome: 'ack' }, item };
     const message = failure instanceof Error ? failure.message : String(failure);
     return { settle: { id: item.id, token, attempt: r.attempt, outcome: 'fail', error: message || 'handler failed' }, item, failure };

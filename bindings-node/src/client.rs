@@ -284,6 +284,20 @@ pub fn protocol_limits() -> ProtocolLimits {
     }
 }
 
+/// Lanes a consumer with `concurrency` handlers splits into (each its own
+/// batch calls, handlers and prefetch): one per four handlers, at most four,
+/// so one lane's round trip overlaps another's server time.
+#[napi]
+pub fn lanes(concurrency: u32) -> u32 {
+    client::lanes(concurrency)
+}
+
+/// Handlers of lane `lane` (0-based) of a consumer with `concurrency` handlers.
+#[napi]
+pub fn lane_concurrency(concurrency: u32, lane: u32) -> u32 {
+    client::lane_concurrency(concurrency, lane)
+}
+
 /// Checks a batched lease's sizes: `max` items to lease and `settle` finished
 /// items, each an integer from 0 to `reserveManyPerCall` (`INVALID_PARAM`
 /// otherwise); returns `max`.

@@ -35,6 +35,26 @@ pub const MAX_PREFETCH: u32 = 64;
 /// held waits at most this (plus the handlers already running).
 pub const PREFETCH_BUDGET_MS: f64 = 50.0;
 
+/// Batch calls one consumer keeps in flight at most (see [`lanes`]).
+pub const MAX_LANES: u32 = 4;
+
+/// How many independent lanes (each its own batch calls, handlers and
+/// prefetch) a consumer with `concurrency` handlers splits into: one per four
+/// handlers, at most [`MAX_LANES`]. With one call in flight, a consumer
+/// waits a round trip between batches while the server idles; with several,
+/// one lane's round trip overlaps another's server time.
+pub fn lanes(concurrency: u32) -> u32 {
+    concurrency.div_ceil(4).clamp(1, MAX_LANES)
+}
+
+/// Handlers of lane `lane` (0-based) when `concurrency` handlers are split
+/// over [`lanes`]`(concurrency)` lanes: as even as possible, the first lanes
+/// taking the remainder.
+pub fn lane_concurrency(concurrency: u32, lane: u32) -> u32 {
+    let n = lanes(concurrency);
+    concurrency / n + u32::from(lane < concurrency % n)
+}
+
 /// Checks a batched lease: `max` items to lease and `settle` finished items
 /// to settle, each an integer from 0 to [`RESERVE_MANY_PER_CALL`].
 pub fn reserve_many_size(max: f64, settle: usize) -> Result<usize> {
@@ -377,6 +397,24 @@ mod tests {
 
     fn ctx() -> KeyContext {
         KeyContext::resolve(Some("prod:"), None).unwrap()
+    }
+
+    #[test]
+    fn lanes_split_the_handlers() {
+        assert_eq!(lanes(1), 1);
+        assert_eq!(lanes(4), 1);
+        assert_eq!(lanes(5), 2);
+        assert_eq!(lanes(16), 4);
+        assert_eq!(lanes(64), MAX_LANES);
+        for c in [1u32, 2, 5, 7, 16, 17, 64] {
+            let split: Vec<u32> = (0..lanes(c)).map(|l| lane_concurrency(c, l)).collect();
+            assert_eq!(split.iter().sum::<u32>(), c, "{c}: {split:?}");
+            assert!(split.iter().all(|&n| n >= 1));
+        }
+        assert_eq!(
+            (0..4).map(|l| lane_concurrency(17, l)).collect::<Vec<_>>(),
+            [5, 4, 4, 4]
+        );
     }
 
     #[test]

@@ -6,9 +6,10 @@
 //!
 //! BATCH picks the protocol:
 //! - `auto` (default), as the worker: pushes through `queue_push_many` (100 per
-//!   call), one consumer whose `queue_reserve_many` calls settle the finished
-//!   items and lease as many as C handlers plus the prefetch
-//!   (`xbot_core::client::prefetch`, here with instant handlers) hold;
+//!   call); the C handlers split into lanes (`xbot_core::client::lanes`), each
+//!   lane's `queue_reserve_many` calls settling its finished items and leasing
+//!   as many as its handlers plus the prefetch (`xbot_core::client::prefetch`,
+//!   here with instant handlers) hold;
 //! - a number B: the same with B items per push call and per lease call;
 //! - `single`: one script call per item, as before batching (`queue_push`
 //!   per item; C consumers, each ack reserving the next item).
@@ -346,7 +347,25 @@ async fn main() -> anyhow::Result<()> {
                 .into_iter()
                 .sum::<anyhow::Result<usize>>()?
         } else {
-            consume_batched(&q, concurrency, mode, &claimed, n, deadline).await?
+            // As the worker: auto splits the handlers into lanes; a fixed B is one lane.
+            let c = concurrency as u32;
+            let lanes = if mode == Mode::Auto {
+                xbot_core::client::lanes(c)
+            } else {
+                1
+            };
+            let all = (0..lanes).map(|l| {
+                let per = if mode == Mode::Auto {
+                    xbot_core::client::lane_concurrency(c, l) as usize
+                } else {
+                    concurrency
+                };
+                consume_batched(&q, per, mode, &claimed, n, deadline)
+            });
+            futures_util::future::join_all(all)
+                .await
+                .into_iter()
+                .sum::<anyhow::Result<usize>>()?
         };
         let process_s = t1.elapsed().as_secs_f64();
         anyhow::ensure!(processed == n, "processed {processed} of {n}");

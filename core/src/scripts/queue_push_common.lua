@@ -72,6 +72,7 @@ add_many = function(n, capacity)
   local stored = redis.call('HMGET', KEYS[2], unpack(ids))
   local seen = {}
   local items, meta, ready, delayed = {}, {}, {}, {}
+  local ni, nr, nd = 0, 0, 0
   local out = {}
   for i = 0, n - 1 do
     local b = 2 + i * 4
@@ -83,27 +84,30 @@ add_many = function(n, capacity)
     else
       seen[id] = true
       size = size + 1
-      items[#items + 1] = id; items[#items + 1] = ARGV[b + 1]
-      meta[#meta + 1] = id .. ':p'; meta[#meta + 1] = priority
+      items[ni + 1] = id; items[ni + 2] = ARGV[b + 1]
+      meta[ni + 1] = id .. ':p'; meta[ni + 2] = priority
+      ni = ni + 2
       if not_before > now then
-        delayed[#delayed + 1] = not_before; delayed[#delayed + 1] = id
+        delayed[nd + 1] = not_before; delayed[nd + 2] = id
+        nd = nd + 2
         out[i + 1] = {1, 0, not_before}
       else
         seq = math.min(seq + 1, 15)
         seq_used = true
         -- As in `add`.
         local score = priority * 70368744177664 + (4398046511103 - (now - 1704067200000)) * 16 + (15 - seq)
-        ready[#ready + 1] = score; ready[#ready + 1] = id
+        ready[nr + 1] = score; ready[nr + 2] = id
+        nr = nr + 2
         out[i + 1] = {1, score}
       end
     end
   end
-  if #items > 0 then
+  if ni > 0 then
     redis.call('HSET', KEYS[2], unpack(items))
     redis.call('HSET', KEYS[3], unpack(meta))
   end
-  if #ready > 0 then redis.call('ZADD', KEYS[1], unpack(ready)) end
-  if #delayed > 0 then redis.call('ZADD', KEYS[5], unpack(delayed)) end
+  if nr > 0 then redis.call('ZADD', KEYS[1], unpack(ready)) end
+  if nd > 0 then redis.call('ZADD', KEYS[5], unpack(delayed)) end
   return out
 end
 

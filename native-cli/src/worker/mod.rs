@@ -83,7 +83,12 @@ pub async fn run(
     let http = http::serve(shared.clone()).await?;
     let mut tasks = Vec::new();
     for (queue, concurrency) in shared.cfg.queues.clone() {
-        tasks.push(tokio::spawn(consume(shared.clone(), queue, concurrency)));
+        // Lanes: several batch calls in flight per queue (xbot_core::client::lanes).
+        let c = concurrency as u32;
+        for lane in 0..xbot_core::client::lanes(c) {
+            let handlers = xbot_core::client::lane_concurrency(c, lane) as usize;
+            tasks.push(tokio::spawn(consume(shared.clone(), queue, handlers)));
+        }
     }
     let housekeeping = tokio::spawn(housekeeping(shared.clone()));
     shared.ready.store(true, Ordering::SeqCst);
@@ -119,8 +124,9 @@ struct Done {
     ms: f64,
 }
 
-/// One queue's consumer: up to `concurrency` handlers at once, fed by batched
-/// leases. Each `queue_reserve_many` call settles what the handlers finished
+/// One lane of a queue's consumer: up to `concurrency` handlers at once, fed
+/// by batched leases (a queue with more than four handlers has several lanes,
+/// so one lane's round trip overlaps another's server time). Each `queue_reserve_many` call settles what the handlers finished
 /// since the previous call and leases as many items as there are free
 /// handlers, plus a prefetch sized from the handlers' recent speed
 /// (`xbot_core::client::prefetch`): one script call for many items when
