@@ -252,6 +252,8 @@ export interface ProtocolLimits {
   reserveManyPerCall: number
   /** Most items a consumer holds leased beyond its running handlers. */
   maxPrefetch: number
+  /** A consumer settles a finished item within this many ms. */
+  settleWithinMs: number
 }
 
 /**

@@ -48,6 +48,9 @@ export interface WorkOptions {
   reapEveryMs?: number;
 }
 
+/** A finished item is settled within this many ms (with the next batch call, or on its own). */
+const SETTLE_WITHIN_MS = native.protocolLimits().settleWithinMs;
+
 /** A handler's result, settled by the driver's next call. */
 interface Done<T> {
   settle: Settle;
@@ -63,6 +66,8 @@ interface Lane<T> {
   waiting: Reserved<T>[];
   /** Finished handlers waiting to be settled. */
   finished: Done<T>[];
+  /** When the oldest of `finished` must be settled at the latest (performance.now() ms). */
+  settleBy: number;
   /** Mean handler time in ms (exponentially weighted), null until one finished. */
   pace: number | null;
   /** Resolves `finishedOne` when a handler finishes (renewed each time). */
@@ -87,6 +92,8 @@ export class Worker<T> extends EventEmitter {
   private readonly graceMs: number;
   private readonly maxIdleMs: number;
   private readonly wake = new AbortController();
+  /** Resolves when `close()` is called. */
+  private readonly stopped = new Promise<void>((resolve) => this.wake.signal.addEventListener('abort', () => resolve(), { once: true }));
   private readonly done: Promise<void>;
   private processedCount = 0;
 
@@ -107,7 +114,7 @@ export class Worker<T> extends EventEmitter {
     // Several lanes keep several batch calls in flight (one's round trip overlaps another's server time).
     this.lanes = Array.from({ length: native.lanes(concurrency) }, (_, l) => {
       const lane: Lane<T> = {
-        concurrency: native.laneConcurrency(concurrency, l), running: new Set(), waiting: [], finished: [], pace: null,
+        concurrency: native.laneConcurrency(concurrency, l), running: new Set(), waiting: [], finished: [], settleBy: 0, pace: null,
         notify: () => undefined, finishedOne: Promise.resolve(),
       };
       Worker.renewNotify(lane);
@@ -154,24 +161,34 @@ export class Worker<T> extends EventEmitter {
     await sleep(ms, undefined, { signal: this.wake.signal, ref: true }).catch(() => undefined);
   }
 
-  /** Waits for a handler to finish, `ms` (if given) or a stop. */
+  /** Waits for one of the lane's handlers to finish, `ms` (if given) or a stop. */
   private async waitForHandler(lane: Lane<T>, ms: number | null): Promise<void> {
-    const done = new AbortController();
-    const signal = AbortSignal.any([this.wake.signal, done.signal]);
-    const timer = ms === null ? new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve())) : sleep(ms, undefined, { signal }).catch(() => undefined);
-    await Promise.race([lane.finishedOne, timer]);
-    done.abort();
+    let timer: NodeJS.Timeout | undefined;
+    const waits: Promise<void>[] = [lane.finishedOne, this.stopped];
+    if (ms !== null) waits.push(new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))));
+    await Promise.race(waits);
+    clearTimeout(timer);
   }
 
   /** A lane's driver: one `reserveMany` call at a time, each settling and leasing in batches. */
   private async drive(lane: Lane<T>): Promise<void> {
     const { waiting } = lane;
     let idle = 10;
+    // After a call that found nothing new, the next poll waits until then.
+    let pollAt = 0;
     while (!this.stopping) {
       while (lane.running.size < lane.concurrency && waiting.length > 0) this.start(lane, waiting.shift() as Reserved<T>);
-      const hold = lane.concurrency + native.prefetch(lane.concurrency, lane.pace);
-      const want = Math.max(0, hold - lane.running.size - waiting.length);
-      if (want > 0 || lane.finished.length > 0) {
+      const prefetch = native.prefetch(lane.concurrency, lane.pace);
+      const want = Math.max(0, lane.concurrency + prefetch - lane.running.size - waiting.length);
+      const idleLane = lane.running.size === 0 && waiting.length === 0;
+      // Refill once at most half the prefetch is left waiting: one call for many
+      // items rather than one per finished handler. What finished meanwhile settles
+      // with it (at once when the lane has nothing else to do).
+      const room = want > 0 && waiting.length <= Math.floor(prefetch / 2);
+      const now = performance.now();
+      const settleDue = lane.finished.length > 0 && (idleLane || now >= lane.settleBy);
+      const refill = (room && now >= pollAt) || settleDue;
+      if (refill) {
         const batch = lane.finished;
         lane.finished = [];
         let res;
@@ -187,18 +204,23 @@ export class Worker<T> extends EventEmitter {
         this.settled(batch, res.settled);
         if (res.leased.length > 0) {
           idle = 10;
+          pollAt = 0;
           waiting.push(...res.leased);
           continue;
         }
+        // The queue had nothing new: poll again after a pause that doubles while it stays empty.
+        pollAt = performance.now() + idle;
+        idle = Math.min(idle * 2, this.maxIdleMs);
       }
       if (this.stopping) break;
-      // Nothing new to lease: wait for a handler, for new items, or for a stop.
+      if (lane.running.size < lane.concurrency && waiting.length > 0) continue; // handlers finished during the call
       if (lane.running.size === 0 && waiting.length === 0) {
-        await this.pause(idle);
-        idle = Math.min(idle * 2, this.maxIdleMs);
-      } else if (lane.finished.length === 0) {
-        await this.waitForHandler(lane, want === 0 ? null : idle);
-        if (want > 0) idle = Math.min(idle * 2, this.maxIdleMs);
+        if (lane.finished.length === 0) await this.pause(Math.max(0, pollAt - performance.now()));
+      } else {
+        // Wait for a handler to end, until the next poll when there is room for
+        // more, or until finished items are due to be settled.
+        const until = Math.min(room ? pollAt : Infinity, lane.finished.length > 0 ? lane.settleBy : Infinity);
+        await this.waitForHandler(lane, until === Infinity ? null : Math.max(0, until - performance.now()));
       }
     }
     // Stopping: running handlers get the grace period; the rest are handed back.
@@ -248,7 +270,10 @@ export class Worker<T> extends EventEmitter {
     const task: Promise<void> = this.handle(lane, r).then((done) => {
       lane.running.delete(task);
       this.laneOf.delete(task);
-      if (done) lane.finished.push(done);
+      if (done) {
+        if (lane.finished.length === 0) lane.settleBy = performance.now() + SETTLE_WITHIN_MS;
+        lane.finished.push(done);
+      }
       lane.notify();
       Worker.renewNotify(lane);
     });

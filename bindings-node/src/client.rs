@@ -265,6 +265,8 @@ pub struct ProtocolLimits {
     pub reserve_many_per_call: u32,
     /// Most items a consumer holds leased beyond its running handlers.
     pub max_prefetch: u32,
+    /// A consumer settles a finished item within this many ms.
+    pub settle_within_ms: u32,
 }
 
 /// The protocol's bounds: leases, items per script call, recent list length, item size.
@@ -281,6 +283,7 @@ pub fn protocol_limits() -> ProtocolLimits {
         max_item_bytes: queue::MAX_ITEM_BYTES as u32,
         reserve_many_per_call: client::RESERVE_MANY_PER_CALL as u32,
         max_prefetch: client::MAX_PREFETCH,
+        settle_within_ms: client::SETTLE_WITHIN_MS as u32,
     }
 }
 

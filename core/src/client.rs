@@ -35,6 +35,11 @@ pub const MAX_PREFETCH: u32 = 64;
 /// held waits at most this (plus the handlers already running).
 pub const PREFETCH_BUDGET_MS: f64 = 50.0;
 
+/// A consumer settles a finished item (ack, fail, hand-back) with its next
+/// batch call, and at the latest this long after the handler ended. Until
+/// then a crash of the consumer redelivers the item (at least once).
+pub const SETTLE_WITHIN_MS: u64 = 10;
+
 /// Batch calls one consumer keeps in flight at most (see [`lanes`]).
 pub const MAX_LANES: u32 = 4;
 

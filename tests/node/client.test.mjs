@@ -350,6 +350,9 @@ describe('work()', () => {
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     await until('the child started the hanging item', () => out.includes('hanging k5'), 10_000);
+    // k0-k4 are done: their acks are settled within a few ms (what finished but
+    // was not settled yet when a worker dies comes back: at least once).
+    await until('k0-k4 settled', async () => (await redis.hmget(q.keys[1], 'k0', 'k1', 'k2', 'k3', 'k4')).every((v) => v === null), 10_000);
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const before = await q.stats();

@@ -21,7 +21,7 @@ use sink::{Sink, SinkError, SyncOp};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
@@ -116,6 +116,9 @@ pub async fn run(
     Ok(Summary { processed, rows })
 }
 
+/// A finished item is settled within this long (with the next batch call, or on its own).
+const SETTLE_WITHIN: Duration = Duration::from_millis(xbot_core::client::SETTLE_WITHIN_MS);
+
 /// A handler's result, settled by the consumer's next batch call.
 struct Done {
     finished: Finished,
@@ -141,9 +144,16 @@ async fn consume(shared: Arc<Shared>, queue: QueueName, concurrency: usize) {
     // Mean handler time, exponentially weighted; None until one finished.
     let mut pace: Option<f64> = None;
     let mut idle = Duration::from_millis(10);
+    // After a call that found nothing new, the next poll waits until then.
+    let mut poll_at = Instant::now();
+    // The oldest finished item is settled by then at the latest.
+    let mut settle_by = Instant::now();
     loop {
         // Handlers that finished meanwhile go with the next call.
         while let Some(res) = running.try_join_next() {
+            if finished.is_empty() {
+                settle_by = Instant::now() + SETTLE_WITHIN;
+            }
             record(res, &mut finished, &mut pace);
         }
         if shared.stopping() {
@@ -153,18 +163,30 @@ async fn consume(shared: Arc<Shared>, queue: QueueName, concurrency: usize) {
             let Some(r) = waiting.pop_front() else { break };
             running.spawn(handle(shared.clone(), queue, r));
         }
-        let hold = concurrency + xbot_core::client::prefetch(concurrency as u32, pace) as usize;
-        let want = hold.saturating_sub(running.len() + waiting.len());
-        if want > 0 || !finished.is_empty() {
+        let prefetch = xbot_core::client::prefetch(concurrency as u32, pace) as usize;
+        let want = (concurrency + prefetch).saturating_sub(running.len() + waiting.len());
+        let idle_lane = running.is_empty() && waiting.is_empty();
+        // Refill once at most half the prefetch is left waiting: one call for
+        // many items rather than one per finished handler. What finished
+        // meanwhile settles with it (at once when the lane has nothing else to do).
+        let room = want > 0 && waiting.len() <= prefetch / 2;
+        let now = Instant::now();
+        let settle_due = !finished.is_empty() && (idle_lane || now >= settle_by);
+        let refill = (room && now >= poll_at) || settle_due;
+        if refill {
             let settle: Vec<Finished> = finished.iter().map(|d| d.finished.clone()).collect();
             match q.reserve_many(shared.cfg.lease_ms, want, &settle).await {
                 Ok(batch) => {
                     settled(&shared, &q, std::mem::take(&mut finished), batch.settled);
                     if !batch.leased.is_empty() {
                         idle = Duration::from_millis(10);
+                        poll_at = Instant::now();
                         waiting.extend(batch.leased);
                         continue;
                     }
+                    // Nothing new: poll again after a pause that doubles while the queue stays empty.
+                    poll_at = Instant::now() + idle;
+                    idle = (idle * 2).min(Duration::from_millis(250));
                 }
                 Err(e) => {
                     // Outcome unknown: the same settles go again with the
@@ -176,22 +198,36 @@ async fn consume(shared: Arc<Shared>, queue: QueueName, concurrency: usize) {
                 }
             }
         }
-        // Nothing new to lease: wait for a handler, for new items, or for shutdown.
         if running.is_empty() && waiting.is_empty() {
+            if !finished.is_empty() {
+                continue;
+            }
             if shared.drain && drained(&shared).await {
                 break;
             }
-            pause(&mut shutdown, idle).await;
-            idle = (idle * 2).min(Duration::from_millis(250));
-        } else if want == 0 {
-            tokio::select! {
-                Some(res) = running.join_next() => record(res, &mut finished, &mut pace),
-                _ = shutdown.changed() => {}
-            }
+            pause(
+                &mut shutdown,
+                poll_at.saturating_duration_since(Instant::now()),
+            )
+            .await;
         } else {
+            // Wait for a handler to end, until the next poll when there is room
+            // for more, or until finished items are due to be settled.
+            let until = [
+                room.then_some(poll_at),
+                (!finished.is_empty()).then_some(settle_by),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             tokio::select! {
-                Some(res) = running.join_next() => record(res, &mut finished, &mut pace),
-                _ = tokio::time::sleep(idle) => idle = (idle * 2).min(Duration::from_millis(250)),
+                Some(res) = running.join_next() => {
+                    if finished.is_empty() {
+                        settle_by = Instant::now() + SETTLE_WITHIN;
+                    }
+                    record(res, &mut finished, &mut pace);
+                }
+                _ = async { tokio::time::sleep_until(until.expect("guarded").into()).await }, if until.is_some() => {}
                 _ = shutdown.changed() => {}
             }
         }
