@@ -128,10 +128,11 @@ struct Done {
 }
 
 /// One lane of a queue's consumer: up to `concurrency` handlers at once, fed
-/// by batched leases (a queue with more than four handlers has several lanes,
-/// so one lane's round trip overlaps another's server time). Each `queue_reserve_many` call settles what the handlers finished
-/// since the previous call and leases as many items as there are free
-/// handlers, plus a prefetch sized from the handlers' recent speed
+/// by batched leases (a queue with more than four handlers has several
+/// lanes, so one lane's round trip overlaps another's server time). Each
+/// `queue_reserve_many` call settles what the handlers finished since the
+/// previous call and leases as many items as there are free handlers, plus a
+/// prefetch sized from the handlers' recent speed
 /// (`xbot_core::client::prefetch`): one script call for many items when
 /// handlers are fast, one item per free handler when they are slow.
 async fn consume(shared: Arc<Shared>, queue: QueueName, concurrency: usize) {
