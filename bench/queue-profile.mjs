@@ -1,7 +1,7 @@
 // Where the Redis server spends its time per queue script (SLOWLOG with a 0 µs
 // threshold: every call, nested commands apart), for the release queue_bench at
-// batch size B with N items, concurrency 16. On demand, not part of npm run bench.
-//   node bench/queue-profile.mjs [B=64|auto|single] [N=20000]
+// batch size B with N items, concurrency 16, PREFILL items queued beforehand. On demand, not part of npm run bench.
+//   node bench/queue-profile.mjs [B=64|auto|single] [N=20000] [PREFILL=0]
 import Redis from 'ioredis';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -17,6 +17,12 @@ const r = new Redis(server.url);
 await r.config('SET', 'slowlog-log-slower-than', '0');
 await r.config('SET', 'slowlog-max-len', '1000000');
 await r.slowlog('RESET');
+// Background items queued first (lower priority, never consumed), then the slowlog starts afresh.
+const PREFILL = process.argv[4] ?? '0';
+if (PREFILL !== '0') {
+  execFileSync('target/release/examples/queue_bench', [server.url, '1', '1', PREFILL, '200', '1', B]);
+  await r.slowlog('RESET');
+}
 const out = execFileSync('target/release/examples/queue_bench', [server.url, String(N), '16', '0', '200', '1', B], { encoding: 'utf8' });
 const entries = await r.slowlog('GET', -1);
 const by = {};

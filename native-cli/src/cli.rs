@@ -304,15 +304,20 @@ pub enum QueueCommand {
     /// Add an item → {"id", "status", "score"}; the same --id twice is a no-op.
     Push {
         queue: String,
-        /// Item type, e.g. `tweet_upsert`.
-        #[arg(long = "type")]
-        kind: String,
-        /// Priority 0-100 (default: the queue's).
+        /// Item type, e.g. `tweet_upsert` (with --jsonl: the default of the lines; else the queue's).
+        #[arg(long = "type", required_unless_present = "jsonl")]
+        kind: Option<String>,
+        /// Priority 0-100 (default: the queue's; with --jsonl: the default of the lines).
         #[arg(long, allow_negative_numbers = true)]
         priority: Option<f64>,
         /// Payload, JSON.
-        #[arg(long)]
-        data: String,
+        #[arg(long, required_unless_present = "jsonl", conflicts_with = "jsonl")]
+        data: Option<String>,
+        /// Push many: JSON Lines from a file (or - for stdin), one item per line,
+        /// `{"data", "type"?, "priority"?, "id"?, "notBeforeMs"?}`, 100 per script
+        /// call. Every line is checked first: one bad line pushes nothing.
+        #[arg(long, value_name = "FILE|-", conflicts_with_all = ["id", "not_before_ms"])]
+        jsonl: Option<String>,
         /// Item id (default: generated, time-ordered).
         #[arg(long)]
         id: Option<String>,

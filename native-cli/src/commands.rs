@@ -9,7 +9,9 @@ use xbot_core::keys::KeyContext;
 use xbot_core::queue::{Priority, QueueName};
 use xbot_redis::error::{OpError, OpResult};
 use xbot_redis::ops::{
-    bandit, cache, dedup, health, keyspace, lock, migrate, now_ms, queue::Queue, ratelimit, stats,
+    bandit, cache, dedup, health, keyspace, lock, migrate, now_ms,
+    queue::{PushEntry, Queue},
+    ratelimit, stats,
 };
 use xbot_redis::redis::Redis;
 
@@ -156,15 +158,7 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
         Command::Bandit {
             command: BanditCommand::Import { file },
         } => {
-            let text = if file == "-" {
-                std::io::read_to_string(std::io::stdin())
-            } else {
-                std::fs::read_to_string(&file)
-            }
-            .map_err(|e| OpError::Input {
-                what: format!("bandit import {file}"),
-                reason: format!("cannot read it: {e}"),
-            })?;
+            let text = read_input("bandit import", &file)?;
             let posteriors = bandit::parse_posteriors(&text, &redis.ctx)?;
             let n = bandit::import(&redis, &posteriors).await?;
             ok(json!({ "imported": n, "posteriors": posteriors }))
@@ -353,6 +347,99 @@ fn not_empty(family: &str, param: &str, value: &str) -> OpResult<()> {
     Ok(())
 }
 
+/// A file's text, or standard input's for `-`.
+fn read_input(what: &str, file: &str) -> OpResult<String> {
+    if file == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(file)
+    }
+    .map_err(|e| OpError::Input {
+        what: format!("{what} {file}"),
+        reason: format!("cannot read it: {e}"),
+    })
+}
+
+/// The entries of `queue push --jsonl`: one JSON object per non-empty line;
+/// every line checked before anything is pushed, errors naming the line.
+fn push_entries(
+    text: &str,
+    q: &Queue<'_>,
+    kind: Option<&str>,
+    priority: Option<f64>,
+) -> OpResult<Vec<PushEntry>> {
+    let mut entries = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |reason: String| OpError::Input {
+            what: format!("line {} of the JSON Lines", i + 1),
+            reason,
+        };
+        let v: Value = serde_json::from_str(line).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let Some(o) = v.as_object() else {
+            return Err(bad("each line must be an object {\"data\", \"type\"?, \"priority\"?, \"id\"?, \"notBeforeMs\"?}".into()));
+        };
+        if let Some(k) = o
+            .keys()
+            .find(|k| !["data", "type", "priority", "id", "notBeforeMs"].contains(&k.as_str()))
+        {
+            return Err(bad(format!(
+                "unknown field \"{k}\" (fields: data, type, priority, id, notBeforeMs)"
+            )));
+        }
+        let Some(data) = o.get("data") else {
+            return Err(bad("\"data\" is missing".into()));
+        };
+        let priority = match o.get("priority").map(|p| p.as_f64()).or(priority.map(Some)) {
+            Some(Some(p)) => Priority::from_f64(p).map_err(|e| bad(e.to_string()))?,
+            Some(None) => return Err(bad("\"priority\" must be a number 0-100".into())),
+            None => q.name.default_priority(),
+        };
+        let text_field = |name: &str| -> OpResult<Option<String>> {
+            match o.get(name) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(bad(format!("\"{name}\" must be a string"))),
+            }
+        };
+        let not_before_ms =
+            match o.get("notBeforeMs") {
+                None => None,
+                Some(v) => Some(v.as_u64().ok_or_else(|| {
+                    bad("\"notBeforeMs\" must be epoch ms (a whole number)".into())
+                })?),
+            };
+        let entry = PushEntry {
+            kind: text_field("type")?
+                .or(kind.map(String::from))
+                .unwrap_or_else(|| xbot_core::client::default_type(q.name).into()),
+            data: data.clone(),
+            priority,
+            id: text_field("id")?,
+            not_before_ms,
+        };
+        // The item's own checks (id, type, size), here so the error names the line.
+        let req = xbot_core::client::PushRequest {
+            id: entry.id.as_deref().unwrap_or("line"),
+            kind: Some(&entry.kind),
+            priority: Some(f64::from(priority.get())),
+            not_before_ms: not_before_ms.map(|v| v as f64),
+        };
+        xbot_core::client::prepare_push(q.name, entry.data.clone(), &req, now_ms() as f64)
+            .map_err(|e| bad(e.to_string()))?;
+        entries.push(entry);
+    }
+    if entries.is_empty() {
+        return Err(OpError::Input {
+            what: "queue push --jsonl".into(),
+            reason: "no items: every line is empty".into(),
+        });
+    }
+    Ok(entries)
+}
+
 fn parse_json(what: &'static str, raw: &str) -> OpResult<Value> {
     Ok(
         serde_json::from_str(raw).map_err(|e| xbot_core::Error::InvalidJson {
@@ -400,19 +487,55 @@ async fn queue(redis: &Redis, command: QueueCommand) -> OpResult<Outcome> {
             queue,
             kind,
             priority,
+            jsonl: Some(file),
+            ..
+        } => {
+            let q = q(&queue)?;
+            let text = read_input("queue push --jsonl", &file)?;
+            let entries = push_entries(&text, &q, kind.as_deref(), priority)?;
+            let results = q.push_many(entries).await?;
+            let mut counts: std::collections::BTreeMap<&str, u64> = Default::default();
+            let results: Vec<Value> = results
+                .into_iter()
+                .map(|r| match r {
+                    Ok(p) => {
+                        *counts.entry(p.status).or_default() += 1;
+                        serde_json::to_value(p).expect("serializes")
+                    }
+                    Err(e) => {
+                        *counts.entry("failed").or_default() += 1;
+                        json!({ "error": { "code": e.code(), "message": e.to_string() } })
+                    }
+                })
+                .collect();
+            let failed = counts.get("failed").copied().unwrap_or(0);
+            Ok(Outcome {
+                human: None,
+                output: json!({ "counts": counts, "results": results }),
+                success: failed == 0,
+            })
+        }
+        QueueCommand::Push {
+            queue,
+            kind,
+            priority,
             data,
             id,
             not_before_ms,
+            ..
         } => {
             let q = q(&queue)?;
+            let kind = kind.unwrap_or_default();
             let priority = match priority {
                 Some(p) => Priority::from_f64(p)?,
                 None => q.name.default_priority(),
             };
             let data: Value =
-                serde_json::from_str(&data).map_err(|e| xbot_core::Error::InvalidJson {
-                    what: "--data",
-                    reason: e.to_string(),
+                serde_json::from_str(data.as_deref().unwrap_or_default()).map_err(|e| {
+                    xbot_core::Error::InvalidJson {
+                        what: "--data",
+                        reason: e.to_string(),
+                    }
                 })?;
             let pushed = q
                 .push(&kind, data, priority, id.as_deref(), not_before_ms)

@@ -302,3 +302,92 @@ fn requeue_all_replays_every_dead_item_in_bounded_batches() {
         "{s}"
     );
 }
+
+#[test]
+fn bulk_push_from_json_lines_checks_every_line_first() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let dir = std::env::temp_dir().join(format!("xbot-jsonl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("items.jsonl");
+    // 250 items (three script calls), one repeated id, one scheduled, a blank line.
+    let mut lines: Vec<String> = (0..250)
+        .map(|i| {
+            format!(
+                r#"{{"data":{{"n":{i}}},"id":"b{i}","priority":{}}}"#,
+                i % 101
+            )
+        })
+        .collect();
+    lines.push(r#"{"data":{"again":true},"id":"b7"}"#.into());
+    lines.push(String::new());
+    lines.push(r#"{"data":{},"id":"later","notBeforeMs":9999999999999,"type":"row"}"#.into());
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let out = run(
+        &url,
+        &[
+            "queue",
+            "push",
+            "sync_to_supabase",
+            "--jsonl",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(
+        v["counts"],
+        serde_json::json!({"added": 250, "exists": 1, "scheduled": 1})
+    );
+    assert_eq!(v["results"].as_array().unwrap().len(), 252);
+    assert_eq!(
+        v["results"][250],
+        serde_json::json!({"id": "b7", "status": "exists"})
+    );
+    let stats = json(&run(&url, &["queue", "stats", "sync_to_supabase"]));
+    assert_eq!(
+        (stats["ready"].as_u64(), stats["delayed"].as_u64()),
+        (Some(250), Some(1))
+    );
+
+    // One bad line (line 3 here) pushes nothing and names the line.
+    for (bad, fragment) in [
+        (r#"{"dta":1}"#, "unknown field \"dta\""),
+        (r#"{"data":1,"priority":"high"}"#, "priority"),
+        (r#"[1]"#, "must be an object"),
+        (r#"{"data":1,"id":"has space"}"#, "id"),
+        ("not json", "not JSON"),
+    ] {
+        std::fs::write(
+            &file,
+            format!("{{\"data\":1,\"id\":\"x1\"}}\n{{\"data\":2,\"id\":\"x2\"}}\n{bad}\n"),
+        )
+        .unwrap();
+        let out = run(
+            &url,
+            &[
+                "queue",
+                "push",
+                "analytics_processing",
+                "--jsonl",
+                file.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        // With --json the error is a JSON object on stderr.
+        let err: Value = serde_json::from_slice(&out.stderr).unwrap();
+        let err = err["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(err.contains(fragment), "{bad}: {err}");
+        assert!(err.contains("line 3"), "{bad}: {err}");
+    }
+    let stats = json(&run(&url, &["queue", "stats", "analytics_processing"]));
+    assert_eq!(stats["ready"], 0, "nothing was pushed");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
