@@ -211,9 +211,10 @@ draws are bit-identical in every runtime.
 a 200-byte payload; push = pipelined adds (ours: \`queue_push_many\`, 100 items
 per call, 1,000 items in flight; BullMQ: \`addBulk\` of 1,000), then process =
 leasing (30 s lease/lock) and completing every item with instant handlers
-(ours: the Rust client as the worker runs it — one consumer whose
-\`queue_reserve_many\` calls settle the finished items and lease C handlers'
-worth plus the prefetch, on one thread like BullMQ's Node client; BullMQ: a
+(ours: the Rust client as the worker runs it — the C handlers split into
+lanes (one per four, at most four), each lane's \`queue_reserve_many\` calls
+settling its finished items and leasing its handlers' worth plus the
+prefetch, on one thread like BullMQ's Node client; BullMQ: a
 \`Worker\` with \`concurrency: C\` and \`removeOnComplete\`); end to end = items ÷
 (push time + process time). Medians of 3 runs. The ceiling is
 \`redis-benchmark -c C EVALSHA\` of \`return 1\` on the same server.
@@ -224,6 +225,7 @@ ${table(['concurrency', 'ours push/s', 'BullMQ push/s', 'ours process/s', 'BullM
 
 The same run with one script call per item (the protocol before batching:
 \`queue_push\` per item; C consumers, each ack reserving the next item):
+
 ${table(['concurrency', 'push/s', 'process/s', 'e2e/s', 'batched e2e ÷ this'],
   [1, 16].map((c) => [c, f(queue.single[c].push), f(queue.single[c].process), f(queue.single[c].e2e), ratio(queue.concurrency[c].ours.e2e / queue.single[c].e2e)]))}
 
@@ -251,13 +253,25 @@ have a lower priority and stay queued):
 ${table(['already queued', 'push/s', 'process/s', 'e2e/s'],
   Object.entries(queue.prefill).map(([k, r]) => [k, f(r.push), f(r.process), f(r.e2e)]))}
 
-What bounds it: batching amortizes the per-call cost of the script engine,
-so the rest is the work per item inside the scripts — per item a handful of
-hash and sorted-set writes (the item, its priority and token fields, the
-ready → in-flight move, and on ack the removal of the item and its seven
-meta fields), plus the Lua glue that builds their arguments and the JSON
-check of every pushed item. One consumer keeps one call in flight, so
-processing runs at about 1 s ÷ (server time per batch + one round trip).
+What bounds it: batching amortizes the per-call cost of the script engine
+(from ${f(queue.batches[0].usecPerItem, 1)} µs of server time per item with one call per item to
+${f(queue.batches.find((r) => r.batch === 64).usecPerItem, 1)} µs at 64 per call), so the rest is the work per item inside the
+scripts — a handful of hash and sorted-set writes (the item, its priority
+and token fields, the ready → in-flight move, and on ack the removal of the
+item and its seven meta fields), the Lua glue that builds their arguments
+(about half of it: \`node bench/queue-profile.mjs 64\` splits a run by
+script and nested command), and the JSON check of every pushed item. With
+the per-call cost gone, the cost of each command on the data shows: with a
+million items queued the item and meta hashes hold a million fields, and
+every lookup is a cache miss — the ack's cleanup of seven meta fields (five
+of which an item that never failed does not have) costs 0.9 µs per item at
+1k queued and 4.4 µs at 1M (queue-profile with a 1M prefill), which is most
+of the gap between the two rows above; keeping an item's optional state
+(attempts, stalls, last error, effect plan) in one field would cut the
+cleanup to three fields (measured: deleting only the two always-present
+fields takes \`queue_reserve_many\` from 15.3 to 10.8 µs per item at 1M).
+Lanes keep several calls in flight, so processing runs near the server's
+rate rather than 1 s ÷ (server time per batch + one round trip).
 
 ## Sync throughput into PostgreSQL (group commit)
 
