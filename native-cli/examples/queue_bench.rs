@@ -133,17 +133,9 @@ async fn push(
     body: &str,
     priority: u64,
 ) -> anyhow::Result<()> {
-    let now = xbot_redis::ops::now_ms();
-    let item = QueueItem::new(
-        id,
-        "bench",
-        json!({ "p": body }),
-        Priority::new(priority)?,
-        now as f64,
-    )?;
     let args = [
         id.to_string(),
-        item.to_json()?,
+        item_json(id, body, priority)?,
         priority.to_string(),
         "2000000".into(),
         "0".into(),

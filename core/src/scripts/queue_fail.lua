@@ -10,36 +10,27 @@
 --
 -- Returns {"retry", due ms, attempts} or {"dead", dead ms, attempts};
 -- 0 not in flight; -1 in flight under another token.
--- The first n bytes of s, shortened to end on a whole UTF-8 character (a
--- cut inside one would store bytes no reader can decode).
-local function utf8_prefix(s, n)
-  if #s <= n then return s end
-  local cut = n
-  -- Back over continuation bytes (10xxxxxx) to the last character's lead byte.
-  while cut > 0 and string.byte(s, cut + 1) ~= nil and string.byte(s, cut + 1) >= 0x80
-    and string.byte(s, cut + 1) < 0xC0 do
-    cut = cut - 1
+local utf8_prefix -- defined by utf8_prefix.lua (the shared tail)
+
+local function main()
+  local id, token, message, delay = ARGV[1], ARGV[2], ARGV[3] or '', tonumber(ARGV[4])
+  if id == nil or id == '' or token == nil or token == '' then
+    return redis.error_reply('ERR queue_fail: id and token are required')
   end
-  return string.sub(s, 1, cut)
-end
+  if delay == nil or delay < -1 then return redis.error_reply('ERR queue_fail: bad retry delay') end
+  if redis.call('ZSCORE', KEYS[4], id) == false then return 0 end
+  if redis.call('HGET', KEYS[3], id .. ':t') ~= token then return -1 end
 
-local id, token, message, delay = ARGV[1], ARGV[2], ARGV[3] or '', tonumber(ARGV[4])
-if id == nil or id == '' or token == nil or token == '' then
-  return redis.error_reply('ERR queue_fail: id and token are required')
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local attempts = redis.call('HINCRBY', KEYS[3], id .. ':r', 1)
+  redis.call('HSET', KEYS[3], id .. ':e', utf8_prefix(message, 2048))
+  redis.call('HDEL', KEYS[3], id .. ':t')
+  redis.call('ZREM', KEYS[4], id)
+  if delay >= 0 then
+    redis.call('ZADD', KEYS[5], now + delay, id)
+    return {'retry', now + delay, attempts}
+  end
+  redis.call('ZADD', KEYS[6], now, id)
+  return {'dead', now, attempts}
 end
-if delay == nil or delay < -1 then return redis.error_reply('ERR queue_fail: bad retry delay') end
-if redis.call('ZSCORE', KEYS[4], id) == false then return 0 end
-if redis.call('HGET', KEYS[3], id .. ':t') ~= token then return -1 end
-
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local attempts = redis.call('HINCRBY', KEYS[3], id .. ':r', 1)
-redis.call('HSET', KEYS[3], id .. ':e', utf8_prefix(message, 2048))
-redis.call('HDEL', KEYS[3], id .. ':t')
-redis.call('ZREM', KEYS[4], id)
-if delay >= 0 then
-  redis.call('ZADD', KEYS[5], now + delay, id)
-  return {'retry', now + delay, attempts}
-end
-redis.call('ZADD', KEYS[6], now, id)
-return {'dead', now, attempts}

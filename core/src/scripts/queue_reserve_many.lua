@@ -25,183 +25,177 @@
 -- the smallest id): id, item JSON, token, lease deadline ms, attempts so far.
 -- A member without a stored item is dead-lettered with a reason instead
 -- (so a batch may hold fewer than N items while more are ready).
-local function utf8_prefix(s, n)
-  if #s <= n then return s end
-  local cut = n
-  while cut > 0 and string.byte(s, cut + 1) ~= nil and string.byte(s, cut + 1) >= 0x80
-    and string.byte(s, cut + 1) < 0xC0 do
-    cut = cut - 1
-  end
-  return string.sub(s, 1, cut)
-end
+local utf8_prefix -- defined by utf8_prefix.lua (the shared tail)
 
-local lease, batch, max_promote, want = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-if lease == nil or lease < 1 then return redis.error_reply('ERR queue_reserve_many: bad lease ms') end
-if batch == nil or batch == '' then return redis.error_reply('ERR queue_reserve_many: empty token') end
-if max_promote == nil or max_promote < 0 then return redis.error_reply('ERR queue_reserve_many: bad promote limit') end
-if want == nil or want < 0 or want > 1000 or want % 1 ~= 0 then
-  return redis.error_reply('ERR queue_reserve_many: N must be an integer 0-1000')
-end
-local finished = (#ARGV - 4) / 4
-if finished % 1 ~= 0 or finished > 1000 then
-  return redis.error_reply('ERR queue_reserve_many: finished items come as groups of id, token, outcome, message (at most 1000)')
-end
-for i = 0, finished - 1 do
-  local b = 5 + i * 4
-  local outcome = ARGV[b + 2]
-  if ARGV[b] == '' or ARGV[b + 1] == '' then
-    return redis.error_reply('ERR queue_reserve_many: finished item ' .. (i + 1) .. ': id and token are required')
+local function main()
+  local lease, batch, max_promote, want = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+  if lease == nil or lease < 1 then return redis.error_reply('ERR queue_reserve_many: bad lease ms') end
+  if batch == nil or batch == '' then return redis.error_reply('ERR queue_reserve_many: empty token') end
+  if max_promote == nil or max_promote < 0 then return redis.error_reply('ERR queue_reserve_many: bad promote limit') end
+  if want == nil or want < 0 or want > 1000 or want % 1 ~= 0 then
+    return redis.error_reply('ERR queue_reserve_many: N must be an integer 0-1000')
   end
-  if outcome ~= 'ack' and outcome ~= 'release' then
-    local delay = tonumber(outcome)
-    if delay == nil or delay < -1 or delay % 1 ~= 0 then
-      return redis.error_reply('ERR queue_reserve_many: finished item ' .. (i + 1) .. ': outcome must be ack, release, a retry delay in ms or -1')
-    end
+  local finished = (#ARGV - 4) / 4
+  if finished % 1 ~= 0 or finished > 1000 then
+    return redis.error_reply('ERR queue_reserve_many: finished items come as groups of id, token, outcome, message (at most 1000)')
   end
-end
-
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
--- The score queue_push would give an item of priority p pushed now (FIFO
--- among equal priorities; see xbot_core::queue::queue_score).
-local function ready_score(p)
-  return p * 70368744177664 + (4398046511103 - (now - 1704067200000)) * 16 + 15
-end
-
--- 1. Settle. The token field exists exactly while an item is in flight, so
--- one HMGET of the token fields answers every ownership check.
-local settled = {}
-if finished > 0 then
-  local fields = {}
-  for i = 0, finished - 1 do fields[i + 1] = ARGV[5 + i * 4] .. ':t' end
-  local owners = redis.call('HMGET', KEYS[3], unpack(fields))
-  -- Acks are removed together below (counters instead of `#t`, which is a
-  -- search in Lua 5.1, and no table per item: this loop runs per item).
-  local done, meta_gone, nd, nm = {}, {}, 0, 0
-  local seen = {}
   for i = 0, finished - 1 do
     local b = 5 + i * 4
-    local id, token, outcome = ARGV[b], ARGV[b + 1], ARGV[b + 2]
-    if seen[id] or owners[i + 1] == false then
-      settled[i + 1] = {0}
-    elseif owners[i + 1] ~= token then
-      settled[i + 1] = {-1}
-    else
-      seen[id] = true
-      if outcome == 'ack' then
-        nd = nd + 1
-        done[nd] = id
-        meta_gone[nm + 1] = id .. ':p'
-        meta_gone[nm + 2] = id .. ':r'
-        meta_gone[nm + 3] = id .. ':e'
-        meta_gone[nm + 4] = id .. ':t'
-        meta_gone[nm + 5] = id .. ':a'
-        meta_gone[nm + 6] = id .. ':s'
-        meta_gone[nm + 7] = id .. ':x'
-        nm = nm + 7
-        settled[i + 1] = {1}
-      elseif outcome == 'release' then
-        local p = tonumber(redis.call('HGET', KEYS[3], id .. ':p')) or 0
-        redis.call('ZREM', KEYS[4], id)
-        redis.call('HDEL', KEYS[3], id .. ':t')
-        redis.call('ZADD', KEYS[1], ready_score(p), id)
-        settled[i + 1] = {1}
+    local outcome = ARGV[b + 2]
+    if ARGV[b] == '' or ARGV[b + 1] == '' then
+      return redis.error_reply('ERR queue_reserve_many: finished item ' .. (i + 1) .. ': id and token are required')
+    end
+    if outcome ~= 'ack' and outcome ~= 'release' then
+      local delay = tonumber(outcome)
+      if delay == nil or delay < -1 or delay % 1 ~= 0 then
+        return redis.error_reply('ERR queue_reserve_many: finished item ' .. (i + 1) .. ': outcome must be ack, release, a retry delay in ms or -1')
+      end
+    end
+  end
+
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  -- The score queue_push would give an item of priority p pushed now (FIFO
+  -- among equal priorities; see xbot_core::queue::queue_score).
+  local function ready_score(p)
+    return p * 70368744177664 + (4398046511103 - (now - 1704067200000)) * 16 + 15
+  end
+
+  -- 1. Settle. The token field exists exactly while an item is in flight, so
+  -- one HMGET of the token fields answers every ownership check.
+  local settled = {}
+  if finished > 0 then
+    local fields = {}
+    for i = 0, finished - 1 do fields[i + 1] = ARGV[5 + i * 4] .. ':t' end
+    local owners = redis.call('HMGET', KEYS[3], unpack(fields))
+    -- Acks are removed together below (counters instead of `#t`, which is a
+    -- search in Lua 5.1, and no table per item: this loop runs per item).
+    local done, meta_gone, nd, nm = {}, {}, 0, 0
+    local seen = {}
+    for i = 0, finished - 1 do
+      local b = 5 + i * 4
+      local id, token, outcome = ARGV[b], ARGV[b + 1], ARGV[b + 2]
+      if seen[id] or owners[i + 1] == false then
+        settled[i + 1] = {0}
+      elseif owners[i + 1] ~= token then
+        settled[i + 1] = {-1}
       else
-        local delay = tonumber(outcome)
-        local attempts = redis.call('HINCRBY', KEYS[3], id .. ':r', 1)
-        redis.call('HSET', KEYS[3], id .. ':e', utf8_prefix(ARGV[b + 3], 2048))
-        redis.call('HDEL', KEYS[3], id .. ':t')
-        redis.call('ZREM', KEYS[4], id)
-        if delay >= 0 then
-          redis.call('ZADD', KEYS[5], now + delay, id)
-          settled[i + 1] = {'retry', now + delay, attempts}
+        seen[id] = true
+        if outcome == 'ack' then
+          nd = nd + 1
+          done[nd] = id
+          meta_gone[nm + 1] = id .. ':p'
+          meta_gone[nm + 2] = id .. ':r'
+          meta_gone[nm + 3] = id .. ':e'
+          meta_gone[nm + 4] = id .. ':t'
+          meta_gone[nm + 5] = id .. ':a'
+          meta_gone[nm + 6] = id .. ':s'
+          meta_gone[nm + 7] = id .. ':x'
+          nm = nm + 7
+          settled[i + 1] = {1}
+        elseif outcome == 'release' then
+          local p = tonumber(redis.call('HGET', KEYS[3], id .. ':p')) or 0
+          redis.call('ZREM', KEYS[4], id)
+          redis.call('HDEL', KEYS[3], id .. ':t')
+          redis.call('ZADD', KEYS[1], ready_score(p), id)
+          settled[i + 1] = {1}
         else
-          redis.call('ZADD', KEYS[6], now, id)
-          settled[i + 1] = {'dead', now, attempts}
+          local delay = tonumber(outcome)
+          local attempts = redis.call('HINCRBY', KEYS[3], id .. ':r', 1)
+          redis.call('HSET', KEYS[3], id .. ':e', utf8_prefix(ARGV[b + 3], 2048))
+          redis.call('HDEL', KEYS[3], id .. ':t')
+          redis.call('ZREM', KEYS[4], id)
+          if delay >= 0 then
+            redis.call('ZADD', KEYS[5], now + delay, id)
+            settled[i + 1] = {'retry', now + delay, attempts}
+          else
+            redis.call('ZADD', KEYS[6], now, id)
+            settled[i + 1] = {'dead', now, attempts}
+          end
         end
       end
     end
+    if nd > 0 then
+      redis.call('ZREM', KEYS[4], unpack(done))
+      redis.call('HDEL', KEYS[2], unpack(done))
+      redis.call('HDEL', KEYS[3], unpack(meta_gone))
+    end
   end
-  if nd > 0 then
-    redis.call('ZREM', KEYS[4], unpack(done))
-    redis.call('HDEL', KEYS[2], unpack(done))
-    redis.call('HDEL', KEYS[3], unpack(meta_gone))
-  end
-end
 
--- 2. Promote due delayed items (retries, scheduled posts), FIFO by due time.
-if max_promote > 0 then
-  local due = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, max_promote)
-  if #due > 0 then
-    local fields = {}
-    for i, id in ipairs(due) do fields[i] = id .. ':p' end
-    local ps = redis.call('HMGET', KEYS[3], unpack(fields))
-    local pairs_ = {}
-    for i, id in ipairs(due) do
-      pairs_[#pairs_ + 1] = ready_score(tonumber(ps[i]) or 0)
-      pairs_[#pairs_ + 1] = id
+  -- 2. Promote due delayed items (retries, scheduled posts), FIFO by due time.
+  if max_promote > 0 then
+    local due = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, max_promote)
+    if #due > 0 then
+      local fields = {}
+      for i, id in ipairs(due) do fields[i] = id .. ':p' end
+      local ps = redis.call('HMGET', KEYS[3], unpack(fields))
+      local pairs_ = {}
+      for i, id in ipairs(due) do
+        pairs_[#pairs_ + 1] = ready_score(tonumber(ps[i]) or 0)
+        pairs_[#pairs_ + 1] = id
+      end
+      redis.call('ZREM', KEYS[5], unpack(due))
+      redis.call('ZADD', KEYS[1], unpack(pairs_))
     end
-    redis.call('ZREM', KEYS[5], unpack(due))
-    redis.call('ZADD', KEYS[1], unpack(pairs_))
   end
-end
 
--- 3. Lease the best N: by score, highest first; among equal scores the
--- smallest id (more than 16 pushes in one millisecond share a score).
-local leased = {}
-if want > 0 then
-  local top = redis.call('ZRANGE', KEYS[1], '+inf', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, want, 'WITHSCORES')
-  if #top > 0 then
-    -- REV lists equal scores by descending id: reverse each run of one
-    -- score; the last run may be cut by the limit, so it is read again
-    -- from the smallest id up.
-    local ids, nids = {}, 0
-    local i, ntop = 1, #top
-    while i <= ntop do
-      local j = i
-      while j + 2 <= ntop and top[j + 3] == top[i + 1] do j = j + 2 end
-      local count = (j - i) / 2 + 1
-      if j + 1 == ntop and ntop == 2 * want then
-        local run = redis.call('ZRANGEBYSCORE', KEYS[1], top[i + 1], top[i + 1], 'LIMIT', 0, count)
-        for _, id in ipairs(run) do nids = nids + 1; ids[nids] = id end
-      else
-        for k = j, i, -2 do nids = nids + 1; ids[nids] = top[k] end
+  -- 3. Lease the best N: by score, highest first; among equal scores the
+  -- smallest id (more than 16 pushes in one millisecond share a score).
+  local leased = {}
+  if want > 0 then
+    local top = redis.call('ZRANGE', KEYS[1], '+inf', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, want, 'WITHSCORES')
+    if #top > 0 then
+      -- REV lists equal scores by descending id: reverse each run of one
+      -- score; the last run may be cut by the limit, so it is read again
+      -- from the smallest id up.
+      local ids, nids = {}, 0
+      local i, ntop = 1, #top
+      while i <= ntop do
+        local j = i
+        while j + 2 <= ntop and top[j + 3] == top[i + 1] do j = j + 2 end
+        local count = (j - i) / 2 + 1
+        if j + 1 == ntop and ntop == 2 * want then
+          local run = redis.call('ZRANGEBYSCORE', KEYS[1], top[i + 1], top[i + 1], 'LIMIT', 0, count)
+          for _, id in ipairs(run) do nids = nids + 1; ids[nids] = id end
+        else
+          for k = j, i, -2 do nids = nids + 1; ids[nids] = top[k] end
+        end
+        i = j + 2
       end
-      i = j + 2
-    end
-    redis.call('ZREM', KEYS[1], unpack(ids))
-    local bodies = redis.call('HMGET', KEYS[2], unpack(ids))
-    local fields = {}
-    for k = 1, nids do fields[k] = ids[k] .. ':r' end
-    local tries = redis.call('HMGET', KEYS[3], unpack(fields))
-    local deadline = now + lease
-    local flight, owners, dead, reasons = {}, {}, {}, {}
-    local nf, nl, nx = 0, 0, 0
-    for n = 1, nids do
-      local id = ids[n]
-      if bodies[n] then
-        local token = batch .. '.' .. (nf / 2 + 1)
-        flight[nf + 1] = deadline; flight[nf + 2] = id
-        owners[nf + 1] = id .. ':t'; owners[nf + 2] = token
-        nf = nf + 2
-        leased[nl + 1] = id; leased[nl + 2] = bodies[n]; leased[nl + 3] = token
-        leased[nl + 4] = deadline; leased[nl + 5] = tonumber(tries[n]) or 0
-        nl = nl + 5
-      else
-        dead[nx + 1] = now; dead[nx + 2] = id
-        reasons[nx + 1] = id .. ':e'
-        reasons[nx + 2] = 'no item stored for this id (foreign or corrupt member)'
-        nx = nx + 2
+      redis.call('ZREM', KEYS[1], unpack(ids))
+      local bodies = redis.call('HMGET', KEYS[2], unpack(ids))
+      local fields = {}
+      for k = 1, nids do fields[k] = ids[k] .. ':r' end
+      local tries = redis.call('HMGET', KEYS[3], unpack(fields))
+      local deadline = now + lease
+      local flight, owners, dead, reasons = {}, {}, {}, {}
+      local nf, nl, nx = 0, 0, 0
+      for n = 1, nids do
+        local id = ids[n]
+        if bodies[n] then
+          local token = batch .. '.' .. (nf / 2 + 1)
+          flight[nf + 1] = deadline; flight[nf + 2] = id
+          owners[nf + 1] = id .. ':t'; owners[nf + 2] = token
+          nf = nf + 2
+          leased[nl + 1] = id; leased[nl + 2] = bodies[n]; leased[nl + 3] = token
+          leased[nl + 4] = deadline; leased[nl + 5] = tonumber(tries[n]) or 0
+          nl = nl + 5
+        else
+          dead[nx + 1] = now; dead[nx + 2] = id
+          reasons[nx + 1] = id .. ':e'
+          reasons[nx + 2] = 'no item stored for this id (foreign or corrupt member)'
+          nx = nx + 2
+        end
       end
-    end
-    if nf > 0 then
-      redis.call('ZADD', KEYS[4], unpack(flight))
-      redis.call('HSET', KEYS[3], unpack(owners))
-    end
-    if nx > 0 then
-      redis.call('ZADD', KEYS[6], unpack(dead))
-      redis.call('HSET', KEYS[3], unpack(reasons))
+      if nf > 0 then
+        redis.call('ZADD', KEYS[4], unpack(flight))
+        redis.call('HSET', KEYS[3], unpack(owners))
+      end
+      if nx > 0 then
+        redis.call('ZADD', KEYS[6], unpack(dead))
+        redis.call('HSET', KEYS[3], unpack(reasons))
+      end
     end
   end
+  return {settled, leased}
 end
-return {settled, leased}
