@@ -10,7 +10,7 @@
 --
 -- Returns {"retry", due ms, attempts} or {"dead", dead ms, attempts};
 -- 0 not in flight; -1 in flight under another token.
-local utf8_prefix -- defined by utf8_prefix.lua (the shared tail)
+local utf8_prefix, ready_score, fail_item, release_item -- defined by queue_settle.lua (the shared tail)
 
 local function main()
   local id, token, message, delay = ARGV[1], ARGV[2], ARGV[3] or '', tonumber(ARGV[4])
@@ -23,14 +23,5 @@ local function main()
 
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  local attempts = redis.call('HINCRBY', KEYS[3], id .. ':r', 1)
-  redis.call('HSET', KEYS[3], id .. ':e', utf8_prefix(message, 2048))
-  redis.call('HDEL', KEYS[3], id .. ':t')
-  redis.call('ZREM', KEYS[4], id)
-  if delay >= 0 then
-    redis.call('ZADD', KEYS[5], now + delay, id)
-    return {'retry', now + delay, attempts}
-  end
-  redis.call('ZADD', KEYS[6], now, id)
-  return {'dead', now, attempts}
+  return fail_item(id, message, delay, now)
 end

@@ -41,6 +41,15 @@ open = function()
   seq_used = false
 end
 
+-- The score of the next ready item of this call: the sequence goes up per
+-- item (at most 15 a millisecond; more share the last score).
+-- score = priority·2^46 + (2^42 − 1 − (now − 2024-01-01)) · 16 + (15 − seq): exact below 2^53.
+local function next_score(priority)
+  seq = math.min(seq + 1, 15)
+  seq_used = true
+  return priority * 70368744177664 + (4398046511103 - (now - 1704067200000)) * 16 + (15 - seq)
+end
+
 add = function(id, body, priority, capacity, not_before)
   -- Store the item only if the id is new (one call instead of HEXISTS + HSET);
   -- a push over capacity takes it back, so a refused push changes nothing.
@@ -55,10 +64,7 @@ add = function(id, body, priority, capacity, not_before)
     redis.call('ZADD', KEYS[5], not_before, id)
     return {1, 0, not_before}
   end
-  seq = math.min(seq + 1, 15)
-  seq_used = true
-  -- score = priority·2^46 + (2^42 − 1 − (now − 2024-01-01)) · 16 + (15 − seq): exact below 2^53.
-  local score = priority * 70368744177664 + (4398046511103 - (now - 1704067200000)) * 16 + (15 - seq)
+  local score = next_score(priority)
   redis.call('ZADD', KEYS[1], score, id)
   return {1, score}
 end
@@ -92,10 +98,7 @@ add_many = function(n, capacity)
         nd = nd + 2
         out[i + 1] = {1, 0, not_before}
       else
-        seq = math.min(seq + 1, 15)
-        seq_used = true
-        -- As in `add`.
-        local score = priority * 70368744177664 + (4398046511103 - (now - 1704067200000)) * 16 + (15 - seq)
+        local score = next_score(priority)
         ready[nr + 1] = score; ready[nr + 2] = id
         nr = nr + 2
         out[i + 1] = {1, score}

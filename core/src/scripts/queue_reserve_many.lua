@@ -25,7 +25,7 @@
 -- the smallest id): id, item JSON, token, lease deadline ms, attempts so far.
 -- A member without a stored item is dead-lettered with a reason instead
 -- (so a batch may hold fewer than N items while more are ready).
-local utf8_prefix -- defined by utf8_prefix.lua (the shared tail)
+local utf8_prefix, ready_score, fail_item, release_item -- defined by queue_settle.lua (the shared tail)
 
 local function main()
   local lease, batch, max_promote, want = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -55,11 +55,6 @@ local function main()
 
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  -- The score queue_push would give an item of priority p pushed now (FIFO
-  -- among equal priorities; see xbot_core::queue::queue_score).
-  local function ready_score(p)
-    return p * 70368744177664 + (4398046511103 - (now - 1704067200000)) * 16 + 15
-  end
 
   -- 1. Settle. The token field exists exactly while an item is in flight, so
   -- one HMGET of the token fields answers every ownership check.
@@ -94,24 +89,10 @@ local function main()
           nm = nm + 7
           settled[i + 1] = {1}
         elseif outcome == 'release' then
-          local p = tonumber(redis.call('HGET', KEYS[3], id .. ':p')) or 0
-          redis.call('ZREM', KEYS[4], id)
-          redis.call('HDEL', KEYS[3], id .. ':t')
-          redis.call('ZADD', KEYS[1], ready_score(p), id)
+          release_item(id, now)
           settled[i + 1] = {1}
         else
-          local delay = tonumber(outcome)
-          local attempts = redis.call('HINCRBY', KEYS[3], id .. ':r', 1)
-          redis.call('HSET', KEYS[3], id .. ':e', utf8_prefix(ARGV[b + 3], 2048))
-          redis.call('HDEL', KEYS[3], id .. ':t')
-          redis.call('ZREM', KEYS[4], id)
-          if delay >= 0 then
-            redis.call('ZADD', KEYS[5], now + delay, id)
-            settled[i + 1] = {'retry', now + delay, attempts}
-          else
-            redis.call('ZADD', KEYS[6], now, id)
-            settled[i + 1] = {'dead', now, attempts}
-          end
+          settled[i + 1] = fail_item(id, ARGV[b + 3], tonumber(outcome), now)
         end
       end
     end
@@ -131,7 +112,7 @@ local function main()
       local ps = redis.call('HMGET', KEYS[3], unpack(fields))
       local pairs_ = {}
       for i, id in ipairs(due) do
-        pairs_[#pairs_ + 1] = ready_score(tonumber(ps[i]) or 0)
+        pairs_[#pairs_ + 1] = ready_score(tonumber(ps[i]) or 0, now)
         pairs_[#pairs_ + 1] = id
       end
       redis.call('ZREM', KEYS[5], unpack(due))
