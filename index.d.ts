@@ -105,6 +105,12 @@ export interface DedupMarker {
 }
 
 /**
+ * The handlers' mean duration once one more took `ms` (exponentially
+ * weighted, the newest counts 1/5; the first one as it is).
+ */
+export declare function handlerPace(meanMs: number | undefined | null, ms: number): number
+
+/**
  * The generic helper: prefix + parts joined by `:` (empty parts, `:` inside a
  * part, whitespace and control characters are errors).
  */
@@ -131,6 +137,13 @@ export declare function lanes(concurrency: number): number
 
 /** Checks a lease length (an integer from 10 ms to one day) and returns it. */
 export declare function leaseMs(value: unknown): number
+
+/**
+ * Items a lane asks for in its next batch call, given its `running`
+ * handlers and the items `waiting` for one: enough to hold `concurrency` +
+ * `prefetch()`, but 0 while more than half the prefetch still waits.
+ */
+export declare function leaseWanted(concurrency: number, meanHandlerMs: number | undefined | null, running: number, waiting: number): number
 
 /**
  * SHA-256 hex of `legacyNormalize(text)`: the hash in the bot's legacy

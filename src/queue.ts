@@ -45,6 +45,13 @@ function text(v: Reply | undefined): string | null {
   return null;
 }
 
+/** A failed attempt's reply (queue_fail's, or one settled by queue_reserve_many): `{"retry"|"dead", ms, attempts}`. */
+function failResult(r: Reply[]): FailResult | null {
+  const [outcome, at, attempts] = [text(r[0]), int(r[1]), int(r[2])];
+  if ((outcome !== 'retry' && outcome !== 'dead') || at === null || attempts === null) return null;
+  return { outcome, retryAt: outcome === 'retry' ? at : null, attempts };
+}
+
 /** One queue (`xbot.queue(name)`), typed by its payload `T`. */
 export class Queue<T> {
   /** The queue's seven keys in script order (ready, items, meta, inflight, delayed, dead, seq). */
@@ -265,9 +272,9 @@ export class Queue<T> {
         const e = this.ownerError(settle[i].id, code);
         return { outcome: 'refused', code: e.code as 'NOT_IN_FLIGHT' | 'NOT_OWNER', message: e.message };
       }
-      const [outcome, at, attempts] = [text(r[0]), int(r[1]), int(r[2])];
-      if ((outcome !== 'retry' && outcome !== 'dead') || at === null || attempts === null) throw protocolError('queue_reserve_many', reply);
-      return { outcome, retryAt: outcome === 'retry' ? at : null, attempts };
+      const failed = failResult(r);
+      if (failed === null) throw protocolError('queue_reserve_many', reply);
+      return failed;
     });
     const leased: Reserved<T>[] = [];
     for (let k = 0; k < flat.length; k += 5) {
@@ -326,9 +333,9 @@ export class Queue<T> {
     }
     const reply = await runScript(this.redis, 'queue_fail', this.keys, [id, token, String(error), delay]);
     if (!Array.isArray(reply)) throw this.ownerError(id, int(reply) ?? 0);
-    const [outcome, at, attempts] = [text(reply[0]), int(reply[1]), int(reply[2])];
-    if ((outcome !== 'retry' && outcome !== 'dead') || at === null || attempts === null) throw protocolError('queue_fail', reply);
-    return { outcome, retryAt: outcome === 'retry' ? at : null, attempts };
+    const failed = failResult(reply);
+    if (failed === null) throw protocolError('queue_fail', reply);
+    return failed;
   }
 
   /** Extends a lease to `leaseMs` from now; returns the new deadline (owner only). */

@@ -61,7 +61,8 @@ interface Done<T> {
 /** One lane of a worker: its own batch calls, handlers and prefetch (the core's `lanes`: one per four handlers, at most four). */
 interface Lane<T> {
   concurrency: number;
-  running: Set<Promise<void>>;
+  /** Running handlers: each task with the id of its item. */
+  running: Map<Promise<void>, string>;
   /** Leased, waiting for a free handler (best first). */
   waiting: Reserved<T>[];
   /** Finished handlers waiting to be settled. */
@@ -86,8 +87,6 @@ export class Worker<T> extends EventEmitter {
   private stopping = false;
   private readonly lanes: Lane<T>[];
   private readonly active = new Map<string, { reserved: Reserved<unknown>; abort: AbortController }>();
-  /** The item id each running handler works on. */
-  private readonly laneOf = new Map<Promise<void>, string>();
   private readonly leaseMs: number;
   private readonly graceMs: number;
   private readonly maxIdleMs: number;
@@ -114,7 +113,7 @@ export class Worker<T> extends EventEmitter {
     // Several lanes keep several batch calls in flight (one's round trip overlaps another's server time).
     this.lanes = Array.from({ length: native.lanes(concurrency) }, (_, l) => {
       const lane: Lane<T> = {
-        concurrency: native.laneConcurrency(concurrency, l), running: new Set(), waiting: [], finished: [], settleBy: 0, pace: null,
+        concurrency: native.laneConcurrency(concurrency, l), running: new Map(), waiting: [], finished: [], settleBy: 0, pace: null,
         notify: () => undefined, finishedOne: Promise.resolve(),
       };
       Worker.renewNotify(lane);
@@ -178,13 +177,12 @@ export class Worker<T> extends EventEmitter {
     let pollAt = 0;
     while (!this.stopping) {
       while (lane.running.size < lane.concurrency && waiting.length > 0) this.start(lane, waiting.shift() as Reserved<T>);
-      const prefetch = native.prefetch(lane.concurrency, lane.pace);
-      const want = Math.max(0, lane.concurrency + prefetch - lane.running.size - waiting.length);
+      // Refill once at most half the prefetch is left waiting (the core's rule):
+      // one call for many items rather than one per finished handler. What
+      // finished meanwhile settles with it (at once when the lane has nothing else to do).
+      const want = native.leaseWanted(lane.concurrency, lane.pace, lane.running.size, waiting.length);
       const idleLane = lane.running.size === 0 && waiting.length === 0;
-      // Refill once at most half the prefetch is left waiting: one call for many
-      // items rather than one per finished handler. What finished meanwhile settles
-      // with it (at once when the lane has nothing else to do).
-      const room = want > 0 && waiting.length <= Math.floor(prefetch / 2);
+      const room = want > 0;
       const now = performance.now();
       const settleDue = lane.finished.length > 0 && (idleLane || now >= lane.settleBy);
       const refill = (room && now >= pollAt) || settleDue;
@@ -225,11 +223,10 @@ export class Worker<T> extends EventEmitter {
     }
     // Stopping: running handlers get the grace period; the rest are handed back.
     const grace = sleep(this.graceMs, 'grace', { ref: false });
-    await Promise.race([Promise.allSettled([...lane.running]), grace]);
-    for (const p of lane.running) {
-      const id = this.laneOf.get(p);
-      const held = id === undefined ? undefined : this.active.get(id);
-      if (id === undefined || held === undefined) continue;
+    await Promise.race([Promise.allSettled([...lane.running.keys()]), grace]);
+    for (const id of lane.running.values()) {
+      const held = this.active.get(id);
+      if (held === undefined) continue;
       // A handler that ignores its signal is not waited for: its item is back in the queue.
       this.active.delete(id);
       held.abort.abort(new Error('the worker is closing: the item was handed back'));
@@ -269,7 +266,6 @@ export class Worker<T> extends EventEmitter {
   private start(lane: Lane<T>, r: Reserved<T>): void {
     const task: Promise<void> = this.handle(lane, r).then((done) => {
       lane.running.delete(task);
-      this.laneOf.delete(task);
       if (done) {
         if (lane.finished.length === 0) lane.settleBy = performance.now() + SETTLE_WITHIN_MS;
         lane.finished.push(done);
@@ -277,8 +273,7 @@ export class Worker<T> extends EventEmitter {
       lane.notify();
       Worker.renewNotify(lane);
     });
-    lane.running.add(task);
-    this.laneOf.set(task, r.item.id);
+    lane.running.set(task, r.item.id);
   }
 
   /** Runs the handler on one item; returns what to settle, or null when the lease was lost or the item handed back. */
@@ -337,7 +332,7 @@ export class Worker<T> extends EventEmitter {
     // Handed back at close() after the grace period, or lost: nothing more to do.
     if (!this.active.delete(item.id) || abort.signal.aborted) return null;
     const ms = performance.now() - started;
-    lane.pace = lane.pace === null ? ms : 0.8 * lane.pace + 0.2 * ms;
+    lane.pace = native.handlerPace(lane.pace, ms);
     if (ok) return { settle: { id: item.id, token, attempt: r.attempt, outcome: 'ack' }, item };
     const message = failure instanceof Error ? failure.message : String(failure);
     return { settle: { id: item.id, token, attempt: r.attempt, outcome: 'fail', error: message || 'handler failed' }, item, failure };

@@ -287,6 +287,28 @@ pub fn protocol_limits() -> ProtocolLimits {
     }
 }
 
+/// Items a lane asks for in its next batch call, given its `running`
+/// handlers and the items `waiting` for one: enough to hold `concurrency` +
+/// `prefetch()`, but 0 while more than half the prefetch still waits.
+#[napi(
+    ts_args_type = "concurrency: number, meanHandlerMs: number | undefined | null, running: number, waiting: number"
+)]
+pub fn lease_wanted(
+    concurrency: u32,
+    mean_handler_ms: Option<f64>,
+    running: u32,
+    waiting: u32,
+) -> u32 {
+    client::lease_wanted(concurrency, mean_handler_ms, running, waiting)
+}
+
+/// The handlers' mean duration once one more took `ms` (exponentially
+/// weighted, the newest counts 1/5; the first one as it is).
+#[napi(ts_args_type = "meanMs: number | undefined | null, ms: number")]
+pub fn handler_pace(mean_ms: Option<f64>, ms: f64) -> f64 {
+    client::handler_pace(mean_ms, ms)
+}
+
 /// Lanes a consumer with `concurrency` handlers splits into (each its own
 /// batch calls, handlers and prefetch): one per four handlers, at most four,
 /// so one lane's round trip overlaps another's server time.

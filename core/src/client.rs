@@ -40,6 +40,32 @@ pub const PREFETCH_BUDGET_MS: f64 = 50.0;
 /// then a crash of the consumer redelivers the item (at least once).
 pub const SETTLE_WITHIN_MS: u64 = 10;
 
+/// Items a lane asks for in its next `queue_reserve_many` call, given its
+/// `running` handlers and the items `waiting` for one: enough to hold
+/// `concurrency` + [`prefetch`], but only once at most half the prefetch is
+/// left waiting (0 before that), so a lane refills with one call for many
+/// items rather than one call per finished handler.
+pub fn lease_wanted(
+    concurrency: u32,
+    mean_handler_ms: Option<f64>,
+    running: u32,
+    waiting: u32,
+) -> u32 {
+    let prefetch = prefetch(concurrency, mean_handler_ms);
+    let want = (concurrency + prefetch).saturating_sub(running + waiting);
+    if waiting <= prefetch / 2 {
+        want
+    } else {
+        0
+    }
+}
+
+/// The handlers' mean duration once one more took `ms`: exponentially
+/// weighted (the newest counts 1/5), the first one as it is.
+pub fn handler_pace(mean_ms: Option<f64>, ms: f64) -> f64 {
+    mean_ms.map_or(ms, |m| 0.8 * m + 0.2 * ms)
+}
+
 /// Batch calls one consumer keeps in flight at most (see [`lanes`]).
 pub const MAX_LANES: u32 = 4;
 
@@ -420,6 +446,19 @@ mod tests {
             (0..4).map(|l| lane_concurrency(17, l)).collect::<Vec<_>>(),
             [5, 4, 4, 4]
         );
+    }
+
+    #[test]
+    fn a_lane_refills_at_half_its_prefetch() {
+        // Slow handlers: no prefetch, one item per free handler.
+        assert_eq!(lease_wanted(4, None, 3, 0), 1);
+        assert_eq!(lease_wanted(4, Some(5_000.0), 4, 0), 0);
+        // Instant handlers: 1 + 64 held; nothing asked while more than 32 wait.
+        assert_eq!(lease_wanted(1, Some(0.0), 0, 0), 65);
+        assert_eq!(lease_wanted(1, Some(0.0), 1, 33), 0);
+        assert_eq!(lease_wanted(1, Some(0.0), 1, 32), 32);
+        assert_eq!(handler_pace(None, 8.0), 8.0);
+        assert_eq!(handler_pace(Some(10.0), 0.0), 8.0);
     }
 
     #[test]

@@ -179,6 +179,39 @@ fn retry_vectors() {
     }
 }
 
+/// The batched consumer's policy, against the README's description written in JavaScript.
+#[test]
+fn consumer_vectors() {
+    use xbot_core::client;
+    let all = cases(&load("consumer.json"), "cases");
+    assert!(all.len() > 90);
+    for c in all {
+        let n = c["concurrency"].as_u64().unwrap() as u32;
+        let mean = c["meanHandlerMs"].as_f64();
+        match c["fn"].as_str().unwrap() {
+            "lanes" => {
+                let split: Vec<u64> = (0..client::lanes(n))
+                    .map(|l| u64::from(client::lane_concurrency(n, l)))
+                    .collect();
+                assert_eq!(json!(split), c["split"], "{c}");
+            }
+            "prefetch" => {
+                assert_eq!(
+                    u64::from(client::prefetch(n, mean)),
+                    c["prefetch"].as_u64().unwrap(),
+                    "{c}"
+                )
+            }
+            _ => {
+                let running = c["running"].as_u64().unwrap() as u32;
+                let waiting = c["waiting"].as_u64().unwrap() as u32;
+                let want = client::lease_wanted(n, mean, running, waiting);
+                assert_eq!(u64::from(want), c["want"].as_u64().unwrap(), "{c}");
+            }
+        }
+    }
+}
+
 #[test]
 fn model_vectors() {
     for c in cases(&load("model.json"), "cases") {

@@ -71,8 +71,23 @@ const featureSets = [{}, { hour_9: 1, length: 240, has_media: 0 }, { length: 80,
 const model = [];
 for (const m of models) for (const features of featureSets) model.push({ model: m, features, score: ref.logisticScore(m, features) });
 
+// The batched consumer: lanes, prefetch and when a lane refills.
+const consumer = [];
+for (const concurrency of [1, 2, 4, 5, 7, 16, 17, 64, 1000]) {
+  consumer.push({ fn: 'lanes', concurrency, lanes: ref.lanes(concurrency),
+    split: Array.from({ length: ref.lanes(concurrency) }, (_, l) => ref.laneConcurrency(concurrency, l)) });
+  for (const meanHandlerMs of [null, 0, 0.01, 0.5, 3, 10, 49.9, 50, 1000, 60000]) {
+    consumer.push({ fn: 'prefetch', concurrency, meanHandlerMs, prefetch: ref.prefetch(concurrency, meanHandlerMs) });
+  }
+}
+for (const [concurrency, meanHandlerMs, running, waiting] of [[1, null, 0, 0], [1, null, 1, 0], [4, 5000, 3, 0],
+  [1, 0, 0, 0], [1, 0, 1, 33], [1, 0, 1, 32], [1, 0, 0, 64], [4, 10, 4, 10], [4, 10, 2, 11], [16, 0.2, 16, 0], [16, 0.2, 10, 64]]) {
+  consumer.push({ fn: 'leaseWanted', concurrency, meanHandlerMs, running, waiting,
+    want: ref.leaseWanted(concurrency, meanHandlerMs, running, waiting) });
+}
+
 let stale = 0;
-for (const [name, cases] of Object.entries({ content, legacy, time, scores, retry, model })) {
+for (const [name, cases] of Object.entries({ content, legacy, time, scores, retry, model, consumer })) {
   const file = join(dir, `${name}.json`);
   const text = JSON.stringify({ note, cases }, null, 1) + '\n';
   if (check) {

@@ -104,3 +104,25 @@ export function randomString(rand, maxLen = 40, loneSurrogates = false) {
 // exactly as its JavaScript writes it: `\w` without the `u` flag is ASCII.
 export const legacyNormalize = (t) => t.toLowerCase().replace(/[^\w\s]/g, '').replace(/\s+/g, ' ').trim();
 export const legacyContentHash = (t) => sha256(legacyNormalize(t));
+
+/**
+ * The batched consumer's policy (lanes, prefetch, when a lane refills), as
+ * documented in the README ("Batched leasing"): written here from the
+ * description, not from the core, so the vectors test the core against it.
+ */
+export const CONSUMER = { maxPrefetch: 64, budgetMs: 50, maxLanes: 4, perCall: 1000 };
+export function prefetch(concurrency, meanHandlerMs) {
+  if (meanHandlerMs === null || !Number.isFinite(meanHandlerMs) || meanHandlerMs < 0) return 0;
+  return Math.floor(Math.min(CONSUMER.maxPrefetch, (CONSUMER.budgetMs * concurrency) / Math.max(meanHandlerMs, 0.001)));
+}
+export function lanes(concurrency) {
+  return Math.min(CONSUMER.maxLanes, Math.max(1, Math.ceil(concurrency / 4)));
+}
+export function laneConcurrency(concurrency, lane) {
+  const n = lanes(concurrency);
+  return Math.floor(concurrency / n) + (lane < concurrency % n ? 1 : 0);
+}
+export function leaseWanted(concurrency, meanHandlerMs, running, waiting) {
+  const p = prefetch(concurrency, meanHandlerMs);
+  return waiting <= Math.floor(p / 2) ? Math.max(0, concurrency + p - running - waiting) : 0;
+}

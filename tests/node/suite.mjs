@@ -110,6 +110,27 @@ export function run(api, v) {
     throws(() => api.retryDelayMs('sync_to_supabase', 0), 'INVALID_ATTEMPT', () => 'retryDelayMs(attempt 0)');
   }));
 
+  // The batched consumer's policy: the TypeScript client's work() takes it
+  // from the napi addon (the browser package has no consumer).
+  if (typeof api.leaseWanted === 'function') results.push(group('consumer', (check, throws) => {
+    for (const c of v.consumer.cases) {
+      if (c.fn === 'lanes') {
+        const split = Array.from({ length: api.lanes(c.concurrency) }, (_, l) => api.laneConcurrency(c.concurrency, l));
+        check(same(split, c.split), () => `lanes(${c.concurrency}) = ${show(split)}, want ${show(c.split)}`);
+      } else if (c.fn === 'prefetch') {
+        const got = api.prefetch(c.concurrency, c.meanHandlerMs);
+        check(got === c.prefetch, () => `prefetch(${c.concurrency}, ${c.meanHandlerMs}) = ${got}, want ${c.prefetch}`);
+      } else {
+        const got = api.leaseWanted(c.concurrency, c.meanHandlerMs, c.running, c.waiting);
+        check(got === c.want, () => `leaseWanted(${show([c.concurrency, c.meanHandlerMs, c.running, c.waiting])}) = ${got}, want ${c.want}`);
+      }
+    }
+    check(api.reserveManySize(64, 3) === 64, () => 'reserveManySize(64, 3)');
+    throws(() => api.reserveManySize(1001, 0), 'INVALID_PARAM', () => 'reserveManySize(1001)');
+    throws(() => api.reserveManySize(2.5, 0), 'INVALID_PARAM', () => 'reserveManySize(2.5)');
+    throws(() => api.reserveManySize(1, 1001), 'INVALID_PARAM', () => 'reserveManySize(settle 1001)');
+  }));
+
   results.push(group('model', (check) => {
     for (const c of v.model.cases) {
       const got = api.logisticScore(c.model, c.features);
@@ -161,4 +182,4 @@ export function run(api, v) {
 }
 
 /** The vector files every backend runs. */
-export const VECTOR_FILES = ['content', 'legacy', 'keys', 'scores', 'retry', 'model', 'bandit', 'arguments'];
+export const VECTOR_FILES = ['content', 'legacy', 'keys', 'scores', 'retry', 'model', 'bandit', 'arguments', 'consumer'];

@@ -151,6 +151,29 @@ fn int(v: &Value) -> Option<i64> {
     }
 }
 
+/// A failed attempt's reply (queue_fail's, or one settled by
+/// queue_reserve_many): `{"retry", due ms, attempts}` or `{"dead", ms, attempts}`.
+fn failed(parts: &[Value]) -> Option<Failed> {
+    let (outcome, at, attempts) = (
+        parts.first().and_then(text),
+        parts.get(1).and_then(int)?,
+        parts.get(2).and_then(int)? as u64,
+    );
+    match outcome.as_deref()? {
+        "retry" => Some(Failed {
+            outcome: "retry",
+            retry_at: Some(at as u64),
+            attempts,
+        }),
+        "dead" => Some(Failed {
+            outcome: "dead",
+            retry_at: None,
+            attempts,
+        }),
+        _ => None,
+    }
+}
+
 fn text(v: &Value) -> Option<String> {
     match v {
         Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
@@ -456,40 +479,18 @@ impl<'a> Queue<'a> {
             let Value::Array(parts) = r else {
                 return Err(protocol(format!("{r:?}")));
             };
-            let settled = match (
-                parts.first(),
-                parts.get(1).and_then(int),
-                parts.get(2).and_then(int),
-            ) {
-                (Some(Value::Int(1)), _, _) => Ok(None),
-                (Some(Value::Int(code)), _, _) => Err(self.owner_error(&f.id, *code)),
-                (Some(outcome), Some(at), Some(attempts)) => match text(outcome).as_deref() {
-                    Some("retry") => Ok(Some(Failed {
-                        outcome: "retry",
-                        retry_at: Some(at as u64),
-                        attempts: attempts as u64,
-                    })),
-                    Some("dead") => Ok(Some(Failed {
-                        outcome: "dead",
-                        retry_at: None,
-                        attempts: attempts as u64,
-                    })),
-                    _ => return Err(protocol(format!("{parts:?}"))),
-                },
-                _ => return Err(protocol(format!("{parts:?}"))),
+            let settled = match parts.first() {
+                Some(Value::Int(1)) => Ok(None),
+                Some(Value::Int(code)) => Err(self.owner_error(&f.id, *code)),
+                _ => Ok(Some(
+                    failed(parts).ok_or_else(|| protocol(format!("{parts:?}")))?,
+                )),
             };
             out.settled.push(settled);
         }
         for group in leased.chunks(5) {
             let token = group.get(2).and_then(text).unwrap_or_default();
-            let one = Some(vec![
-                group[0].clone(),
-                group[1].clone(),
-                group[2].clone(),
-                group[3].clone(),
-                group[4].clone(),
-            ]);
-            if let Parsed::Item(r) = self.parse_reserved(one, token).await? {
+            if let Parsed::Item(r) = self.parse_reserved(Some(group.to_vec()), token).await? {
                 out.leased.push(r);
             }
         }
@@ -621,27 +622,10 @@ impl<'a> Queue<'a> {
             Value::Array(parts) => parts,
             other => return Err(self.owner_error(id, int(other).unwrap_or(0))),
         };
-        let (outcome, at, attempts) = (
-            parts.first().and_then(text),
-            parts.get(1).and_then(int),
-            parts.get(2).and_then(int),
-        );
-        match (outcome.as_deref(), at, attempts) {
-            (Some("retry"), Some(at), Some(n)) => Ok(Failed {
-                outcome: "retry",
-                retry_at: Some(at as u64),
-                attempts: n as u64,
-            }),
-            (Some("dead"), Some(_), Some(n)) => Ok(Failed {
-                outcome: "dead",
-                retry_at: None,
-                attempts: n as u64,
-            }),
-            _ => Err(OpError::Protocol {
-                script: "queue_fail",
-                detail: format!("{reply:?}"),
-            }),
-        }
+        failed(parts).ok_or_else(|| OpError::Protocol {
+            script: "queue_fail",
+            detail: format!("{reply:?}"),
+        })
     }
 
     /// Hands a reserved item back to ready without counting an attempt

@@ -164,13 +164,18 @@ async fn consume(shared: Arc<Shared>, queue: QueueName, concurrency: usize) {
             let Some(r) = waiting.pop_front() else { break };
             running.spawn(handle(shared.clone(), queue, r));
         }
-        let prefetch = xbot_core::client::prefetch(concurrency as u32, pace) as usize;
-        let want = (concurrency + prefetch).saturating_sub(running.len() + waiting.len());
+        // Refill once at most half the prefetch is left waiting (the core's
+        // rule): one call for many items rather than one per finished
+        // handler. What finished meanwhile settles with it (at once when the
+        // lane has nothing else to do).
+        let want = xbot_core::client::lease_wanted(
+            concurrency as u32,
+            pace,
+            running.len() as u32,
+            waiting.len() as u32,
+        ) as usize;
         let idle_lane = running.is_empty() && waiting.is_empty();
-        // Refill once at most half the prefetch is left waiting: one call for
-        // many items rather than one per finished handler. What finished
-        // meanwhile settles with it (at once when the lane has nothing else to do).
-        let room = want > 0 && waiting.len() <= prefetch / 2;
+        let room = want > 0;
         let now = Instant::now();
         let settle_due = !finished.is_empty() && (idle_lane || now >= settle_by);
         let refill = (room && now >= poll_at) || settle_due;
@@ -266,7 +271,7 @@ fn record(
 ) {
     match res {
         Ok(Some(done)) => {
-            *pace = Some(pace.map_or(done.ms, |p| 0.8 * p + 0.2 * done.ms));
+            *pace = Some(xbot_core::client::handler_pace(*pace, done.ms));
             finished.push(done);
         }
         Ok(None) => {}
