@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the npm package's napi addon (index.js, index.d.ts, *.node at the
-# root), its TypeScript client (src/ → dist/) and the browser package (bindings-wasm/pkg/). Usage: build.sh [node|wasm]
+# root), its TypeScript client (src/ → dist/), the browser package (bindings-wasm/pkg/)
+# and the same WebAssembly core for Node (bindings-wasm/node/, the fallback). Usage: build.sh [node|wasm]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -14,10 +15,18 @@ if [ "$what" = all ] || [ "$what" = node ]; then
 fi
 
 if [ "$what" = all ] || [ "$what" = wasm ]; then
+  WASM_OPT_FLAGS="-O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals"
   cargo build -p xbot-redis-wasm --target wasm32-unknown-unknown --profile wasm
   wasm-bindgen --target web --out-dir bindings-wasm/pkg --out-name xbot_redis \
     target/wasm32-unknown-unknown/wasm/xbot_redis_wasm.wasm
-  npx wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals bindings-wasm/pkg/xbot_redis_bg.wasm -o bindings-wasm/pkg/xbot_redis_bg.wasm
+  npx wasm-opt $WASM_OPT_FLAGS bindings-wasm/pkg/xbot_redis_bg.wasm -o bindings-wasm/pkg/xbot_redis_bg.wasm
   cp bindings-wasm/package.json bindings-wasm/js/index.js bindings-wasm/js/index.d.ts bindings-wasm/pkg/
+  # The same core for Node, with the client helpers (feature `node`) and
+  # CommonJS glue that loads it synchronously: the npm package's core where
+  # no native addon loads (core.js).
+  cargo build -p xbot-redis-wasm --target wasm32-unknown-unknown --profile wasm --features node
+  wasm-bindgen --target nodejs --out-dir bindings-wasm/node --out-name xbot_redis \
+    target/wasm32-unknown-unknown/wasm/xbot_redis_wasm.wasm
+  npx wasm-opt $WASM_OPT_FLAGS bindings-wasm/node/xbot_redis_bg.wasm -o bindings-wasm/node/xbot_redis_bg.wasm
+  node scripts/build-wasm-node.mjs
 fi

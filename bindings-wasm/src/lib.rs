@@ -3,6 +3,8 @@
 //! as the napi package; errors are JS `Error`s with a stable `code`.
 //! Lone UTF-16 surrogates arrive as U+FFFD (TextEncoder), as in Node's `createHash`.
 
+#[cfg(feature = "node")]
+mod client;
 mod convert;
 
 /// Talc instead of std's dlmalloc: ~4 KB less code, and faster.

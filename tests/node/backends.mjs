@@ -1,5 +1,7 @@
 // Loads the backends the shared suite runs against, selected by XBOT_BACKEND:
-// `napi`, `wasm` (wasm in Node) or `all` (default). Chromium runs in browser.test.mjs.
+// `napi` (the package: its native core, or the WebAssembly one under
+// XBOT_CORE=wasm), `wasm` (the browser build in Node) or `all` (default).
+// Chromium runs in browser.test.mjs.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -18,7 +20,12 @@ export async function backends() {
   const want = (process.env.XBOT_BACKEND ?? 'all').split(',');
   const all = want.includes('all');
   const out = [];
-  if (all || want.includes('napi')) out.push(['napi', require(root)]);
+  if (all || want.includes('napi')) {
+    // The package as users load it: the napi addon, or the WebAssembly core
+    // when XBOT_CORE=wasm (CI runs the whole suite a second time that way).
+    const pkg = require(root);
+    out.push([pkg.backend === 'native' ? 'napi' : 'package on the wasm core', pkg]);
+  }
   if (all || want.includes('wasm')) out.push(['wasm', await loadWasm()]);
   return out;
 }
