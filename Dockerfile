@@ -1,20 +1,31 @@
 # syntax=docker/dockerfile:1
-# xbot-redis runner for Railway: a small image with just the binary.
+# The xbot-redis runner image (Railway): one static binary and nothing else —
+# no shell, no libc, no package manager (~6 MB compressed). The build stage
+# runs scripts/build-runner.sh, the same script the tests run, which
+# assembles the image's whole filesystem in target/runner/<arch>/rootfs.
+# TLS roots are compiled into the binary (webpki-roots): no CA bundle needed;
+# mount a private CA and name it with REDIS_CA_CERT / PGSSLROOTCERT.
 FROM rust:1.95-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3-venv \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN cargo build --release -p xbot-redis \
- && strip target/release/xbot-redis
+# amd64 → x64, arm64 → arm64 (docker buildx --platform linux/arm64).
+ARG TARGETARCH=amd64
+RUN arch=$([ "$TARGETARCH" = arm64 ] && echo arm64 || echo x64) \
+ && bash scripts/build-runner.sh "$arch" \
+ && cp -a "target/runner/$arch/rootfs" /rootfs
 
-FROM debian:bookworm-slim
-RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates \
- && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 xbot
-COPY --from=build /src/target/release/xbot-redis /usr/local/bin/xbot-redis
-USER xbot
-ENV PORT=8080
+FROM scratch
+COPY --from=build /rootfs/ /
+# COPY gives root ownership; the worker's data folder belongs to its user.
+COPY --from=build --chown=10001:10001 /rootfs/data /data
+USER 10001:10001
+WORKDIR /data
+ENV PORT=8080 XBOT_SQLITE_PATH=/data/xbot-sync.sqlite3
 EXPOSE 8080
 # SIGTERM (Railway's stop signal) drains in-flight items before exit.
 STOPSIGNAL SIGTERM
-CMD ["xbot-redis", "worker"]
+ENTRYPOINT ["/xbot-redis"]
+CMD ["worker"]

@@ -1,15 +1,16 @@
 // Beta sampling in Node: the napi addon's seeded batches (`sampleBeta(α, β,
 // seed, 10000)` → number[], `sampleBetaInto(α, β, seed, Float64Array(10000))`)
-// and wasm in Node (`sampleBetaInto`) vs the seedable JS sampler
+// and the WebAssembly fallback core (`sampleBetaInto`) vs the seedable JS sampler
 // `@stdlib/random-base-beta` (`factory({ seed })`), draws per second.
 // Bounded: 5 runs of ~150 ms per row. Usage: node bench/beta-node.mjs [--json]
 import { createRequire } from 'node:module';
-import { loadWasm } from '../tests/node/backends.mjs';
 import { measure } from './texts.mjs';
 
 const require = createRequire(import.meta.url);
 const napi = require('..');
-const wasm = await loadWasm();
+// The package's WebAssembly core in Node: what `require('xbot-redis')` runs where
+// no native addon loads (or with XBOT_CORE=wasm).
+const wasm = require('../bindings-wasm/node/index.js');
 const stdlibBeta = require('@stdlib/random-base-beta');
 const BATCH = 10_000;
 

@@ -1,14 +1,15 @@
-// Hashing in Node: the napi addon (and wasm in Node) vs Node's own pipeline
+// Hashing in Node: the napi addon (and the WebAssembly fallback core) vs Node's own pipeline
 // `createHash('sha256').update(t.toLowerCase().replace(/\s+/g,' ').trim()).digest('hex')`.
 // Bounded: every measurement is 5 runs of ~150 ms. Usage: node bench/hash-node.mjs [--json]
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { loadWasm } from '../tests/node/backends.mjs';
 import { BATCH, TEXTS, measure } from './texts.mjs';
 
 const require = createRequire(import.meta.url);
 const napi = require('..');
-const wasm = await loadWasm();
+// The package's WebAssembly core in Node: what `require('xbot-redis')` runs where
+// no native addon loads (or with XBOT_CORE=wasm).
+const wasm = require('../bindings-wasm/node/index.js');
 const nodePipeline = (t) => createHash('sha256').update(t.toLowerCase().replace(/\s+/g, ' ').trim()).digest('hex');
 
 for (const t of [...Object.values(TEXTS), ...BATCH.slice(0, 3)]) {

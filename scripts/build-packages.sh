@@ -15,8 +15,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '\033[1mbuild-packages:\033[0m %s\n' "$*" >&2; }
 
-ZIGLANG_VERSION=0.15.2
-ZIGBUILD_VERSION=0.24.1
 GLIBC_MIN=2.17
 OUT=target/packages
 
@@ -28,19 +26,8 @@ for t in "${TARGETS[@]}"; do
 done
 
 # --- tools: zig (PyPI), cargo-zigbuild (crates.io), the Rust targets ---------
-if ! python3 -c "import ziglang" 2>/dev/null; then
-  log "installing zig (pip ziglang==$ZIGLANG_VERSION)"
-  python3 -m pip install -q --disable-pip-version-check "ziglang==$ZIGLANG_VERSION"
-fi
-PATH="$(python3 -c 'import ziglang, os; print(os.path.dirname(ziglang.__file__))'):$PATH"
-if [ "$(cargo zigbuild --version 2>/dev/null | awk '{print $2}')" != "$ZIGBUILD_VERSION" ]; then
-  log "installing cargo-zigbuild $ZIGBUILD_VERSION (once, ~1 min)"
-  cargo install -q --locked cargo-zigbuild --version "$ZIGBUILD_VERSION"
-fi
-installed=$(rustup target list --installed)
-for t in "${TARGETS[@]}"; do
-  grep -qx "$t" <<<"$installed" || { log "adding rust target $t"; rustup target add "$t"; }
-done
+source scripts/zig-env.sh
+zig_env "${TARGETS[@]}"
 
 # --- the JS side: loader, TypeScript client, WebAssembly builds --------------
 [ -f dist/index.js ] && [ -f bindings-wasm/node/index.js ] && [ -f bindings-wasm/pkg/index.js ] \

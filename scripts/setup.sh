@@ -14,6 +14,8 @@ command -v node >/dev/null || need_apt+=(nodejs npm)
 command -v redis-server >/dev/null || need_apt+=(redis-server) # tests start private servers
 command -v redis-benchmark >/dev/null || need_apt+=(redis-tools) # the EVALSHA ceiling (npm run bench)
 command -v openssl >/dev/null || need_apt+=(openssl)          # TLS tests generate their certificates
+command -v qemu-aarch64-static >/dev/null || need_apt+=(qemu-user-static) # runs the arm64 builds
+command -v python3 >/dev/null || need_apt+=(python3 python3-venv)  # zig comes from PyPI (ziglang)
 command -v jq >/dev/null || need_apt+=(jq)                     # the README transcripts pipe JSON through jq
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]} (apt)"

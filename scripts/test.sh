@@ -2,7 +2,9 @@
 # Every test of the project, from a fresh clone: installs what is missing,
 # then lint, Rust tests (core, CLI, Node parity corpus, KS tests, vectors,
 # the queue model, crash/fault/failover runs with exact totals), a fuzz smoke,
-# generated-file checks, the npm/wasm builds and the JS suites.
+# generated-file checks, the npm/wasm builds, the JS suites on both cores,
+# the npm packages (cross-compiled, installed from their tarballs) and the
+# runner's static image.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -33,5 +35,15 @@ if git rev-parse --git-dir >/dev/null 2>&1; then
     || { echo "index.js / index.d.ts are stale: run npm run build and commit them" >&2; exit 1; }
 fi
 
-step "JavaScript suites"
+step "JavaScript suites (the package on its native core)"
 node --test tests/node/
+
+step "JavaScript suites again, the package on its WebAssembly core (XBOT_CORE=wasm: the fallback)"
+XBOT_CORE=wasm node --test tests/node/
+
+step "npm packages: this host's, one Linux and one macOS cross build (all six: npm run build:packages)"
+bash scripts/build-packages.sh x86_64-unknown-linux-gnu aarch64-unknown-linux-musl aarch64-apple-darwin
+step "the runner image's filesystem: static x64 and arm64 (arm64 run under qemu-user)"
+bash scripts/build-runner.sh x64 arm64
+step "install tests from the tarballs (offline), xbot-redis/web in Vite + Chromium, the runner image"
+node --test tests/packages/

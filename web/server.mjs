@@ -18,10 +18,23 @@ const TYPES = {
   '.css': 'text/css; charset=utf-8',
 };
 
-/** Starts the server on 127.0.0.1:`port` (0 = any free port); resolves to {server, url}. */
-export function startServer(port = 0) {
+/**
+ * Starts the server on 127.0.0.1:`port` (0 = any free port); resolves to {server, url}.
+ * With `dir`, serves that folder instead (every file in it, `/` = its index.html): a built app.
+ */
+export function startServer(port = 0, { dir } = {}) {
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    if (dir) {
+      const rel = normalize(path === '/' ? 'index.html' : path.slice(1));
+      if (rel.startsWith('..') || !TYPES[extname(rel)]) return res.writeHead(404).end('not found');
+      try {
+        const body = await readFile(join(dir, rel));
+        return res.writeHead(200, { 'content-type': TYPES[extname(rel)] }).end(body);
+      } catch {
+        return res.writeHead(404).end('not found');
+      }
+    }
     if (path === '/' || path === '/web' || path === '/web/') {
       res.writeHead(302, { location: '/web/index.html' }).end();
       return;

@@ -23,7 +23,9 @@ export async function backends() {
   if (all || want.includes('napi')) {
     // The package as users load it: the napi addon, or the WebAssembly core
     // when XBOT_CORE=wasm (CI runs the whole suite a second time that way).
-    const pkg = require(root);
+    // XBOT_PACKAGE_DIR: an installed copy (the install tests point it at a
+    // fresh project's node_modules/xbot-redis).
+    const pkg = require(process.env.XBOT_PACKAGE_DIR ?? root);
     out.push([pkg.backend === 'native' ? 'napi' : 'package on the wasm core', pkg]);
   }
   if (all || want.includes('wasm')) out.push(['wasm', await loadWasm()]);

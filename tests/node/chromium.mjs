@@ -10,9 +10,12 @@ import { startServer } from '../../web/server.mjs';
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-/** Starts the server and Chromium; `close()` stops both and removes the profile. */
-export async function launchChromium() {
-  const { server, url } = await startServer(0);
+/**
+ * Starts the server (the repo's browser files, or the folder `dir`) and
+ * Chromium; `close()` stops both and removes the profile.
+ */
+export async function launchChromium({ dir } = {}) {
+  const { server, url } = await startServer(0, { dir });
   const profile = mkdtempSync(join(tmpdir(), 'xbot-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',

@@ -436,3 +436,9 @@ describe('on a 3-master Cluster', () => {
     assert.equal((await x.health()).ok, true);
   });
 });
+
+test('the package runs on the core XBOT_CORE asks for (CI runs this suite on both)', async () => {
+  const want = process.env.XBOT_CORE === 'wasm' ? 'wasm' : 'native';
+  assert.equal(pkg.backend, want);
+  assert.equal((await import('xbot-redis')).backend, want);
+});

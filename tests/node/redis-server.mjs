@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { after, before } from 'node:test';
 import Redis from 'ioredis';
 
-async function freePort() {
+export async function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
