@@ -15,6 +15,7 @@ bash scripts/setup.sh
 step "format and lint"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo clippy -p xbot-redis-wasm --all-targets --features node --quiet -- -D warnings # the Node fallback's exports
 
 step "Rust tests"
 cargo test --workspace
@@ -41,8 +42,9 @@ node --test tests/node/
 step "JavaScript suites again, the package on its WebAssembly core (XBOT_CORE=wasm: the fallback)"
 XBOT_CORE=wasm node --test tests/node/
 
-step "npm packages: this host's, one Linux and one macOS cross build (all six: npm run build:packages)"
-bash scripts/build-packages.sh x86_64-unknown-linux-gnu aarch64-unknown-linux-musl aarch64-apple-darwin
+step "npm packages: this host's, arm64 Linux (run under qemu-user) and arm64 macOS (all six: npm run build:packages)"
+bash scripts/build-packages.sh x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu aarch64-apple-darwin
+bash scripts/arm64-node.sh # Debian arm64 nodejs for qemu-user
 step "the runner image's filesystem: static x64 and arm64 (arm64 run under qemu-user)"
 bash scripts/build-runner.sh x64 arm64
 step "install tests from the tarballs (offline), xbot-redis/web in Vite + Chromium, the runner image"

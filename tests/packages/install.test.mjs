@@ -116,12 +116,13 @@ describe('tarball contents', () => {
 });
 
 /** A fresh project with the given tarballs installed offline (+ ioredis and Node's types, linked from this repo). */
-function project(name, { installs, omitOptional = false }) {
+function project(name, { installs, omitOptional = false, flags = [] }) {
   const dir = join(scratch, name);
   mkdirSync(dir);
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true, version: '1.0.0' }));
   const args = ['install', '--offline', '--no-audit', '--no-fund', '--loglevel=error'];
   if (omitOptional) args.push('--omit=optional');
+  args.push(...flags);
   run('npm', [...args, ...installs.map((f) => join(PKGS, f))], { cwd: dir });
   // The user's own dependencies: ioredis (the peer) and @types/node for tsc.
   run('npm', [...args, '--no-save', join(root, 'node_modules/ioredis'), join(root, 'node_modules/@types/node')], { cwd: dir });
@@ -267,5 +268,40 @@ describe('installed with --omit=optional: the WebAssembly fallback', () => {
     const r = nodeIn(dir, `require('xbot-redis')`, { XBOT_CORE: 'wasmm' });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /XBOT_CORE="wasmm" is not one of native, wasm/);
+  });
+});
+
+// The arm64 Linux addon on a real arm64 Node: Debian's arm64 nodejs (18.x)
+// under qemu-user (scripts/arm64-node.sh), in a project installed for arm64.
+const ARM_ROOT = join(root, 'target/tools/arm64-node/root');
+const armTgz = platformTgz.find((f) => platformOf(f) === 'linux-arm64-gnu');
+describe('linux-arm64-gnu on arm64 Node under qemu-user', { skip: !armTgz && 'linux-arm64-gnu was not built' }, () => {
+  let dir;
+  const qemuNode = (args, env = {}) => {
+    const { NODE_TEST_CONTEXT: _, ...outer } = process.env;
+    return spawnSync('qemu-aarch64-static', ['-L', ARM_ROOT, join(ARM_ROOT, 'usr/bin/nodejs'), ...args], {
+      cwd: dir, encoding: 'utf8', env: { ...outer, XBOT_CORE: '', ...env },
+    });
+  };
+  before(() => {
+    run('bash', [join(root, 'scripts/arm64-node.sh')]);
+    // --force: npm's platform check refuses an arm64 package on this x64 machine otherwise.
+    dir = project('arm64', { installs: [rootTgz, armTgz], flags: ['--force'] });
+  });
+
+  test('the package loads its arm64 addon there, with the same hash', () => {
+    const r = qemuNode(['-e', `const x = require('xbot-redis'); console.log(JSON.stringify([process.arch, x.backend, x.contentHash(${JSON.stringify(SAMPLE)})]))`]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), ['arm64', 'native', expected]);
+  });
+
+  test('the shared vectors pass on it', () => {
+    // The file run directly (in process): `--test` would spawn a child, which qemu-user cannot follow.
+    const r = qemuNode(['--test-reporter=tap', join(root, 'tests/node/vectors.test.mjs')], {
+      XBOT_BACKEND: 'napi', XBOT_PACKAGE_DIR: join(dir, 'node_modules/xbot-redis'),
+    });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /# Subtest: vectors on napi\n/);
+    assert.ok(Number(r.stdout.match(/^# pass (\d+)/m)?.[1]) > 5, r.stdout);
   });
 });
