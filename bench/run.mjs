@@ -3,7 +3,7 @@
 // `npm run bench` (scripts/bench.sh) builds what it needs first.
 // Loopback only; every loop is bounded in count and time.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { root } from '../tests/node/backends.mjs';
@@ -73,6 +73,35 @@ try {
   redis.stop();
 }
 
+// --- 6. npm packages (every platform) and the runner image --------------------
+step('npm packages, every platform, and the runner image (build + tests/packages)');
+const quiet = { stdio: ['ignore', 'ignore', 'inherit'] };
+sh('bash', ['scripts/build-packages.sh'], quiet);
+sh('bash', ['scripts/build-runner.sh', 'x64', 'arm64'], quiet);
+sh('bash', ['scripts/arm64-node.sh'], quiet);
+// The install tests write each tarball's sizes and the image's start → healthy.
+sh('node', ['--test', 'tests/packages/'], quiet);
+const sizes = JSON.parse(readFileSync(join(root, 'target/packages/sizes.json'), 'utf8'));
+const image = Object.fromEntries(['x64', 'arm64'].map((arch) => {
+  const dir = join(root, 'target/runner', arch);
+  return [arch, {
+    binary: statSync(join(dir, 'rootfs/xbot-redis')).size,
+    layer: statSync(join(dir, 'layer.tar.gz')).size,
+    start: JSON.parse(readFileSync(join(dir, 'start.json'), 'utf8')),
+  }];
+}));
+let imageFootprint;
+{
+  const r = await startRedis();
+  try {
+    const out = sh('bash', ['bench/worker-footprint.sh'], { env: { ...process.env, REDIS_URL: r.url, XBOT_BIN: join(root, 'target/runner/x64/rootfs/xbot-redis') } });
+    const m = out.match(/start->healthy median: (\d+) ms \(runs: ([\d ]+)\); idle RSS: (\d+) kB/);
+    imageFootprint = { startMs: Number(m[1]), runs: m[2], rssKb: Number(m[3]) };
+  } finally {
+    r.stop();
+  }
+}
+
 // --- the document -------------------------------------------------------------
 const row = (input) => hashNode.find((r) => r.input === input);
 const brow = (input) => hashBrowser.results.find((r) => r.input === input);
@@ -110,6 +139,9 @@ const goals = [
   ['`migrate plan` peak RSS while walking 1M keys', '≤ 50 MB', migrate.plan.peakRssKb / 1024, (x) => x <= 50, (x) => `${f(x, 1)} MB`],
   ['worker idle RSS', '≤ 15 MB', footprint.rssKb / 1024, (x) => x <= 15, (x) => `${f(x, 1)} MB`],
   ['worker start → healthy', '≤ 50 ms', footprint.startMs, (x) => x <= 50, (x) => `${x} ms`],
+  ['WebAssembly fallback ÷ Node pipeline, 280-char ASCII tweet (Node)', '> 1×', row('tweet_280_ascii').wasmRatio, (x) => x > 1, ratio],
+  ['runner image (x64, FROM scratch), compressed', '≤ 25 MB', image.x64.layer / 2 ** 20, (x) => x <= 25, (x) => `${f(x, 1)} MB`],
+  ['start → healthy, the image\'s static binary', '≤ 50 ms', imageFootprint.startMs, (x) => x <= 50, (x) => `${x} ms`],
 ];
 
 const table = (head, rows) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
@@ -144,7 +176,7 @@ ${table(['benchmark', 'time', 'throughput'], Object.entries(criterion).map(([k, 
 median of 5 runs of ~150 ms. The batch row is per-tweet throughput of
 \`contentHashBatch\` over 1,000 tweets vs a JS loop.
 
-${table(['input', 'Node ops/s', 'napi ops/s', 'napi ÷ Node', 'wasm (Node) ops/s', 'wasm ÷ Node'],
+${table(['input', 'Node ops/s', 'napi ops/s', 'napi ÷ Node', 'wasm fallback ops/s', 'wasm ÷ Node'],
   hashNode.map((r) => [r.input, f(r.node), f(r.napi), ratio(r.napiRatio), f(r.wasm), ratio(r.wasmRatio)]))}
 
 The mixed-Unicode tweet (Greek capitals with final-sigma rules, ß, CJK, emoji,
@@ -195,7 +227,7 @@ Bundle: ${f(hashBrowser.size.wasmBytes)} B wasm, ${f(hashBrowser.size.wasmGzip)}
 \`require('@stdlib/random-base-beta').factory({ seed })\` called in a loop.
 Native throughput is the criterion \`beta/*\` rows above.
 
-${table(['distribution', '@stdlib draws/s', 'napi `sampleBeta`', '÷ stdlib', 'napi `sampleBetaInto`', '÷ stdlib', 'wasm (Node) `sampleBetaInto`', '÷ stdlib'],
+${table(['distribution', '@stdlib draws/s', 'napi `sampleBeta`', '÷ stdlib', 'napi `sampleBetaInto`', '÷ stdlib', 'wasm fallback `sampleBetaInto`', '÷ stdlib'],
   beta.map((r) => [r.shape, f(r.stdlib), f(r.napi), ratio(r.napiRatio), f(r.napiInto), ratio(r.napiIntoRatio), f(r.wasm), ratio(r.wasmRatio)]))}
 
 \`sampleBeta\` returns a \`number[]\` (CONTRACT.md): building a 10,000-element
@@ -374,6 +406,29 @@ ${table(['', 'measured', 'anchor', 'ratio'], [
 binary ${f(footprint.binary)} bytes (not stripped; the Docker image strips it);
 start → healthy (first 200 from \`/healthz\`, polled every 5 ms, process spawn
 included) median ${footprint.startMs} ms (runs: ${footprint.runs}); idle RSS ${f(footprint.rssKb)} kB.
+
+## Packages and the runner image
+
+\`npm run build:packages\` (every platform, cross-compiled here) and
+\`node --test tests/packages/\`, which installs them offline and measures the
+tarballs (\`target/packages/sizes.json\`). The root package carries the
+TypeScript client, the loader, the WebAssembly core for Node (the fallback)
+and the browser build (\`xbot-redis/web\`); each platform package one addon.
+
+${table(['tarball', 'packed', 'unpacked', 'files'], Object.entries(sizes).map(([k, v]) => ['`' + k + '`', `${f(v.packed / 1024, 1)} KB`, `${f(v.unpacked / 1024, 1)} KB`, v.files]))}
+
+The WebAssembly fallback's speed is the "wasm fallback" column of the hashing
+and Beta tables above (the package's \`bindings-wasm/node\` core, as
+\`require('xbot-redis')\` loads it under \`XBOT_CORE=wasm\`).
+
+The runner image (\`scripts/build-runner.sh\`, the Dockerfile's build step;
+static musl binary, \`FROM scratch\`):
+
+${table(['arch', 'binary (stripped)', 'image layer, gzipped', 'start → healthy'], ['x64', 'arm64'].map((a) => [a, `${f(image[a].binary / 2 ** 20, 1)} MB`, `${f(image[a].layer / 2 ** 20, 1)} MB`, `${image[a].start.startToHealthyMs} ms (${image[a].start.how}, one run)`]))}
+
+\`XBOT_BIN=target/runner/x64/rootfs/xbot-redis bash bench/worker-footprint.sh\`:
+the image's binary goes from start to healthy in ${imageFootprint.startMs} ms (median of 5; runs: ${imageFootprint.runs}),
+idle RSS ${f(imageFootprint.rssKb)} kB.
 `;
 writeFileSync(join(root, 'docs/BENCHMARKS.md'), doc);
 console.log(table(['comparison', 'goal', 'measured', 'met'], goals.map(([what, goal, value, ok, fmt]) => [what, goal, fmt(value), ok(value) ? 'yes' : 'NO'])));

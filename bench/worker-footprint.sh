@@ -4,8 +4,10 @@
 # Needs a Redis at $REDIS_URL (default redis://127.0.0.1:6379/15). Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q -p xbot-redis
-bin=target/release/xbot-redis
+# XBOT_BIN: another build of the runner (e.g. the image's static binary,
+# target/runner/x64/rootfs/xbot-redis); default: the release build.
+if [ -z "${XBOT_BIN:-}" ]; then cargo build --release -q -p xbot-redis; fi
+bin=${XBOT_BIN:-target/release/xbot-redis}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/15} REDIS_PREFIX="footprint$$:"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
