@@ -304,12 +304,36 @@ pub static FAMILIES: &[Family] = &[
         "Tie-break sequence for items enqueued in the same millisecond"
     ),
     family!(
+        "queue.trash",
+        "queue:{{{queue}}}:trash",
+        [QUEUE[0]],
+        Hash,
+        Ttl::None,
+        "Dead items deleted from the dashboard, restorable for 24 h: id -> JSON of the item, its meta fields and time of death (queue_trash / queue_restore)"
+    ),
+    family!(
+        "queue.trash_index",
+        "queue:{{{queue}}}:trash:at",
+        [QUEUE[0]],
+        Zset,
+        Ttl::None,
+        "When each trash entry's retention ends: id -> epoch ms (expired entries are dropped 100 per trash call)"
+    ),
+    family!(
         "queue.migrated",
         "queue:{{{queue}}}:migrated",
         [QUEUE[0]],
         Hash,
         Ttl::None,
         "Migration ledger of a queue: identity of each legacy member copied in -> item id (xbot-redis migrate)"
+    ),
+    family!(
+        "dashboard.audit",
+        "dashboard:audit",
+        [],
+        List,
+        Ttl::None,
+        "Every change made from the dashboard, newest first, capped at 1,000: JSON {atMs, who (token label), action, queue, id, count}"
     ),
     family!(
         "migrate.ledger",

@@ -1,9 +1,11 @@
 //! Queues: names, items, scores and retry policy.
 
+mod explain;
 mod item;
 mod retry;
 mod score;
 
+pub use explain::{explain, ItemMeta, Whereabouts};
 pub use item::{check_id_and_type, Priority, QueueItem, MAX_ITEM_BYTES};
 pub use retry::{retry_delay_ms, RetryPolicy, MAX_STALLS};
 pub use score::{decode_queue_score, queue_score, DecodedScore, MAX_SEQ, SCORE_EPOCH_MS};

@@ -63,6 +63,8 @@ pub static SCRIPTS: &[LuaScript] = &[
     script!("queue_promote", 7, false),
     script!("queue_stats", 7, true),
     script!("queue_plan", 7, false),
+    script!("queue_trash", 9, tail "queue_trash_common.lua"),
+    script!("queue_restore", 9, tail "queue_trash_common.lua"),
     script!("lock_acquire", 2, false),
     script!("lock_release", 1, false),
     script!("lock_extend", 1, false),
