@@ -61,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
         allow_tables: vec![],
         shutdown_grace_ms: 1_000,
         pg_batch: 1,
+        redis_label: xbot_redis::config::redact_url(&url),
     };
     let sink = Sink::open(&cfg).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let (_stop, shutdown) = tokio::sync::watch::channel(false);

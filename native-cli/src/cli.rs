@@ -164,6 +164,17 @@ pub enum Command {
         #[arg(long)]
         drain: bool,
     },
+    /// Serve the operator's dashboard (`/`, its JSON API under `/api/`) without
+    /// consuming any queue. Changes need XBOT_DASHBOARD_TOKEN (else read-only);
+    /// with XBOT_DASHBOARD_READ_TOKEN set, reading needs a token too.
+    Dashboard {
+        /// Port to listen on (0 = any free port).
+        #[arg(long, env = "PORT", default_value_t = 8080)]
+        port: u16,
+        /// Address to listen on (0.0.0.0 to serve other machines: set the tokens first).
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+    },
     /// Rows the worker synced into the local SQLite sink (XBOT_SQLITE_PATH).
     Synced {
         /// Table, e.g. `tweets`.

@@ -126,6 +126,9 @@ pub async fn run(g: &Global, command: Command) -> OpResult<Outcome> {
         ));
     }
     let redis = Redis::open(&g.endpoints(), ctx).await?;
+    if let Command::Dashboard { port, bind } = command {
+        return dashboard(g, redis, bind, port).await;
+    }
     match command {
         Command::Health {
             strict,
@@ -623,6 +626,36 @@ async fn queue(redis: &Redis, command: QueueCommand) -> OpResult<Outcome> {
 
 /// The worker: configuration from the environment, Redis with retries,
 /// SIGTERM/SIGINT start a graceful drain.
+/// `xbot-redis dashboard`: the dashboard alone, until SIGTERM or Ctrl-C.
+async fn dashboard(
+    g: &Global,
+    redis: Redis,
+    bind: std::net::IpAddr,
+    port: u16,
+) -> OpResult<Outcome> {
+    let app = xbot_redis::dashboard::router(redis, &xbot_redis::config::redact_url(&g.redis_url))?;
+    let listener = tokio::net::TcpListener::bind((bind, port))
+        .await
+        .map_err(|e| OpError::Config(format!("cannot listen on {bind}:{port}: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| OpError::Config(e.to_string()))?;
+    eprintln!("dashboard: http://{addr}/ (Ctrl-C to stop)");
+    let stop = async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    };
+    axum::serve(listener, app)
+        .with_graceful_shutdown(stop)
+        .await
+        .map_err(|e| OpError::Config(format!("dashboard server: {e}")))?;
+    ok(json!({ "stopped": true, "address": addr.to_string() }))
+}
+
 async fn worker(g: &Global, ctx: KeyContext, drain: bool) -> OpResult<Outcome> {
     use std::io::IsTerminal;
     use xbot_redis::worker::{config::WorkerConfig, sink::Sink};
@@ -663,6 +696,10 @@ async fn worker(g: &Global, ctx: KeyContext, drain: bool) -> OpResult<Outcome> {
             tracing::error!(warning = %w, "Redis configuration");
         }
     }
+    let cfg = WorkerConfig {
+        redis_label: url.clone(),
+        ..cfg
+    };
     let summary = xbot_redis::worker::run(redis, cfg, sink, shutdown, drain).await?;
     ok(serde_json::to_value(summary).expect("serializes"))
 }

@@ -3,6 +3,7 @@
 //! CLI over it.
 
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod ops;
 pub mod redis;

@@ -182,6 +182,25 @@ async fn health_readiness_and_metrics_are_served() {
     assert!(metrics.contains("xbot_queue_items{queue=\"sync_to_supabase\",state=\"ready\"} 0"));
     assert!(metrics.contains("xbot_item_latency_seconds_count{queue=\"sync_to_supabase\"} 20"));
     assert!(metrics.contains("xbot_redis_up 1"));
+    // The dashboard on the same port: its page and API (read-only without a token).
+    let (code, page) = get(port, "/").unwrap();
+    assert_eq!(code, 200);
+    assert!(
+        page.contains("<title>xbot-redis dashboard</title>"),
+        "{page}"
+    );
+    let (code, session) = get(port, "/api/session").unwrap();
+    let s: Value = serde_json::from_str(&session).unwrap();
+    assert_eq!(
+        (code, &s["role"], &s["readOnly"]),
+        (200, &json!("none"), &json!(true))
+    );
+    let (code, overview) = get(port, "/api/overview").unwrap();
+    let o: Value = serde_json::from_str(&overview).unwrap();
+    assert_eq!(
+        (code, &o["queues"][0]["queue"]),
+        (200, &json!("sync_to_supabase"))
+    );
     // Redis goes away: health says so with a reason.
     drop(server);
     let (code, body) = get(port, "/healthz").unwrap();

@@ -14,8 +14,9 @@ export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic',
  * Starts the server (the repo's browser files, or the folder `dir`) and
  * Chromium; `close()` stops both and removes the profile.
  */
-export async function launchChromium({ dir } = {}) {
-  const { server, url } = await startServer(0, { dir });
+export async function launchChromium({ dir, serve = true } = {}) {
+  // `serve: false`: Chromium only (the page under test has its own server).
+  const { server, url } = serve ? await startServer(0, { dir }) : { server: null, url: null };
   const profile = mkdtempSync(join(tmpdir(), 'xbot-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
@@ -24,7 +25,7 @@ export async function launchChromium({ dir } = {}) {
   });
   const close = async () => {
     await context.close();
-    server.close();
+    server?.close();
     rmSync(profile, { recursive: true, force: true });
   };
   return { context, url, close };

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod dedup;
 pub mod effects;
 pub mod health;
+pub mod inspect;
 pub mod keyspace;
 pub mod lock;
 pub mod migrate;

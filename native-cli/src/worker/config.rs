@@ -24,6 +24,8 @@ pub struct WorkerConfig {
     /// Largest group of sync items written in one Postgres transaction
     /// (`XBOT_PG_BATCH`, 1-1000; 1 = one transaction per item).
     pub pg_batch: usize,
+    /// Where the state Redis is, credentials removed (the dashboard shows it).
+    pub redis_label: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +102,9 @@ impl WorkerConfig {
             queues,
             lease_ms,
             port: number("PORT", 8080u16)?,
+            redis_label: crate::config::redact_url(
+                &env("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
+            ),
             database_url: match env("DATABASE_URL") {
                 Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
                     Some(u)

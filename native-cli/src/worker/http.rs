@@ -1,4 +1,5 @@
-//! /healthz (Redis and the sink answer), /readyz (consuming), /metrics (Prometheus).
+//! /healthz (Redis and the sink answer), /readyz (consuming), /metrics
+//! (Prometheus), and the dashboard (`/`, `/api/…`; see `crate::dashboard`).
 
 use super::Shared;
 use crate::error::OpError;
@@ -42,7 +43,12 @@ pub async fn serve(shared: Arc<Shared>) -> Result<Http, OpError> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .with_state(shared);
+        .with_state(shared.clone())
+        // The operator's dashboard: `/` and `/api/…` (read-only without XBOT_DASHBOARD_TOKEN).
+        .merge(crate::dashboard::router(
+            shared.redis.clone(),
+            &shared.cfg.redis_label,
+        )?);
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });

@@ -1,0 +1,304 @@
+// The dashboard page: plain DOM, no framework, no inline script (the server's
+// Content-Security-Policy allows only this file). Everything shown from
+// Redis goes in as text, never as HTML. The token (if any) stays in this
+// tab's sessionStorage and goes out only as `Authorization: Bearer …`.
+
+const $ = (sel) => document.querySelector(sel);
+const el = (tag, text, cls) => {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  if (cls) e.className = cls;
+  return e;
+};
+const fmtNum = (n) => (n === null || n === undefined ? '—' : Number(n).toLocaleString('en-US'));
+const fmtTime = (ms) => (ms ? new Date(Number(ms)).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '—');
+const fmtAge = (ms) => (ms === null || ms === undefined ? '—' : ms < 1000 ? `${ms} ms` : ms < 60000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60000)} min`);
+const fmtBytes = (b) => (b === null || b === undefined ? '—' : `${(b / 1048576).toFixed(1)} MB`);
+
+const state = {
+  session: null,
+  queue: null,
+  list: 'ready',
+  next: null,
+  detailId: null,
+  timer: null,
+};
+
+function token() {
+  return sessionStorage.getItem('xbot-dashboard-token') || '';
+}
+
+/** Calls the API; throws an Error with the server's message on a 4xx/5xx. */
+async function api(path, { method = 'GET', body } = {}) {
+  const headers = { accept: 'application/json' };
+  if (token()) headers.authorization = `Bearer ${token()}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`/api${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const err = new Error(data.error?.message || `${res.status} ${res.statusText}`);
+    err.status = res.status;
+    err.code = data.error?.code;
+    throw err;
+  }
+  return data;
+}
+
+function showError(e) {
+  const box = $('#error');
+  if (!e) {
+    box.hidden = true;
+    return;
+  }
+  box.textContent = e.message || String(e);
+  box.hidden = false;
+}
+
+const canOperate = () => state.session?.role === 'operate' && !state.session.readOnly;
+
+async function loadSession() {
+  state.session = await api('/session');
+  const s = state.session;
+  const badge = $('#role');
+  badge.textContent = s.readOnly ? `${s.role} · read-only dashboard` : s.role;
+  badge.className = `badge ${s.role}`;
+  $('#signout').hidden = !token();
+  if (s.readsNeedToken && s.role === 'none') {
+    $('#where').textContent = '';
+    throw new Error(token() ? 'That token is not valid here: enter a read or operate token.' : 'Enter a read or operate token to view this dashboard.');
+  }
+  $('#where').textContent = `${s.redis} · prefix ${s.prefix}`;
+  const select = $('#queue-name');
+  if (!select.options.length) {
+    for (const q of s.queues) select.append(el('option', q));
+    state.queue = s.queues[0];
+  }
+}
+
+// --- overview --------------------------------------------------------------
+
+async function loadOverview() {
+  const o = await api('/overview');
+  const body = $('#queues tbody');
+  body.replaceChildren(
+    ...o.queues.map((q) => {
+      const tr = el('tr', null, 'pick');
+      tr.dataset.queue = q.queue;
+      tr.append(el('td', q.queue));
+      for (const n of [q.ready, q.inFlight, q.delayed, q.dead]) tr.append(el('td', fmtNum(n), 'num'));
+      tr.append(el('td', fmtAge(q.oldestAgeMs), 'num'));
+      tr.addEventListener('click', () => {
+        state.queue = q.queue;
+        $('#queue-name').value = q.queue;
+        location.hash = '#queue';
+      });
+      return tr;
+    }),
+  );
+  const r = o.redis;
+  const facts = [
+    ['server', r.url],
+    ['ping', `${r.pingMs.toFixed(2)} ms`],
+    ['memory', `${fmtBytes(r.usedMemoryBytes)} of ${r.maxmemoryBytes ? fmtBytes(r.maxmemoryBytes) : 'no limit'}`],
+    ['eviction policy', r.maxmemoryPolicy ?? '—'],
+    ['cache Redis', r.cache ? (r.cache.ok ? `up, ${r.cache.maxmemoryPolicy ?? ''}` : `down: ${r.cache.error}`) : 'same as state'],
+    ['server time', fmtTime(o.serverTimeMs)],
+  ];
+  $('#redis').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', k), el('dd', v)]));
+  $('#warnings').replaceChildren(...r.warnings.map((w) => el('li', w)));
+}
+
+// --- queue view --------------------------------------------------------------
+
+function renderStates() {
+  for (const b of document.querySelectorAll('#states button')) b.setAttribute('aria-pressed', String(b.dataset.state === state.list));
+  $('#bulk').hidden = !(state.list === 'dead' && canOperate());
+}
+
+async function loadList(append = false) {
+  renderStates();
+  const params = new URLSearchParams({ limit: '50' });
+  if (append && state.next) params.set('after', state.next);
+  const page = await api(`/queues/${encodeURIComponent(state.queue)}/list/${state.list}?${params}`);
+  const rows = page.items.map((it) => {
+    const tr = el('tr', null, 'pick');
+    tr.dataset.id = it.id;
+    tr.append(el('td', it.id), el('td', state.list === 'trash' ? `until ${fmtTime(it.expiresAtMs)}` : fmtNum(it.score), 'num'));
+    tr.append(el('td', it.priority ?? '—', 'num'), el('td', it.attempts ?? '—', 'num'), el('td', it.stalls ?? '—', 'num'), el('td', it.error ?? ''));
+    tr.addEventListener('click', () => showItem(it.id));
+    return tr;
+  });
+  const body = $('#items tbody');
+  if (append) body.append(...rows);
+  else body.replaceChildren(...rows);
+  state.next = page.next;
+  $('#more').hidden = !page.next;
+}
+
+function button(label, onClick, id) {
+  const b = el('button', label);
+  b.type = 'button';
+  if (id) b.id = id;
+  b.addEventListener('click', async () => {
+    b.disabled = true;
+    try {
+      await onClick();
+      showError(null);
+    } catch (e) {
+      showError(e);
+    } finally {
+      b.disabled = false;
+    }
+  });
+  return b;
+}
+
+async function act(id, action) {
+  const r = await api(`/queues/${encodeURIComponent(state.queue)}/items/${encodeURIComponent(id)}/${action}`, { method: 'POST' });
+  if (!r.done) throw new Error(`${action} did nothing: ${r.reason ?? 'unknown reason'}`);
+  return r;
+}
+
+async function showItem(id) {
+  state.detailId = id;
+  const d = await api(`/queues/${encodeURIComponent(state.queue)}/items/${encodeURIComponent(id)}`);
+  $('#detail').hidden = false;
+  $('#detail-id').textContent = d.id;
+  $('#explain').textContent = d.explain;
+  const w = d.where;
+  const facts = [
+    ['state', w.state],
+    ['priority', d.priority ?? '—'],
+    ['failed attempts', d.meta.attempts],
+    ['stalls', d.meta.stalls],
+    ['last error', d.meta.lastError ?? '—'],
+  ];
+  if (w.state === 'inflight') facts.push(['lease', `${w.token ?? '?'} until ${fmtTime(w.deadlineMs)}`]);
+  if (w.state === 'delayed') facts.push(['due', fmtTime(w.dueMs)]);
+  if (w.state === 'dead') facts.push(['dead since', fmtTime(w.sinceMs)]);
+  if (w.state === 'ready') facts.push(['ahead of it', fmtNum(w.ahead)]);
+  if (d.trash) facts.push(['deleted at', fmtTime(d.trash.deletedAtMs)]);
+  $('#detail-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', k), el('dd', v)]));
+  $('#payload').textContent = d.item === null ? '(no stored item)' : JSON.stringify(d.item, null, 2);
+  const actions = [];
+  if (canOperate() && w.state === 'dead') {
+    actions.push(button('Requeue', async () => { await act(id, 'requeue'); await refreshQueue(); }, 'act-requeue'));
+    actions.push(button('Delete', async () => {
+      await act(id, 'delete');
+      await refreshQueue();
+      // Undo right where the delete was.
+      $('#actions').replaceChildren(button('Undo delete', async () => { await act(id, 'restore'); await refreshQueue(); }, 'act-undo'));
+    }, 'act-delete'));
+  }
+  if (canOperate() && w.state === 'trash') {
+    actions.push(button('Restore', async () => { await act(id, 'restore'); await refreshQueue(); }, 'act-restore'));
+  }
+  $('#actions').replaceChildren(...actions);
+}
+
+async function refreshQueue() {
+  await loadList(false);
+  if (state.detailId) await showItem(state.detailId);
+}
+
+async function bulkRequeue() {
+  const q = state.queue;
+  const { dead } = await api(`/queues/${encodeURIComponent(q)}/dead/requeue`, { method: 'POST', body: { dryRun: true } });
+  const status = $('#bulk-status');
+  if (!dead) {
+    status.textContent = 'nothing to requeue';
+    return;
+  }
+  status.textContent = `${fmtNum(dead)} dead items: `;
+  status.append(button(`Requeue ${fmtNum(dead)} items`, async () => {
+    const bar = $('#bulk-progress');
+    bar.hidden = false;
+    bar.max = dead;
+    let done = 0;
+    let batches = 0;
+    for (;;) {
+      const r = await api(`/queues/${encodeURIComponent(q)}/dead/requeue`, { method: 'POST', body: { limit: state.session.limits.maxBulk } });
+      done += r.requeued;
+      batches += 1;
+      bar.value = Math.min(done, dead);
+      status.textContent = `requeued ${fmtNum(done)} of ${fmtNum(dead)} (${batches} batch${batches === 1 ? '' : 'es'})`;
+      if (r.requeued === 0 || r.remaining === 0) break;
+    }
+    status.dataset.done = String(done);
+    await loadList(false);
+  }, 'bulk-confirm'));
+}
+
+// --- audit -------------------------------------------------------------------
+
+async function loadAudit() {
+  const { entries } = await api('/audit?limit=100');
+  $('#audit tbody').replaceChildren(
+    ...entries.map((e) => {
+      const tr = el('tr');
+      tr.append(el('td', fmtTime(e.atMs)), el('td', e.who), el('td', e.action), el('td', e.queue), el('td', e.id ?? '—'), el('td', e.count, 'num'));
+      return tr;
+    }),
+  );
+}
+
+// --- navigation --------------------------------------------------------------
+
+async function show() {
+  const view = (location.hash || '#overview').slice(1);
+  for (const s of document.querySelectorAll('[data-section]')) s.hidden = s.dataset.section !== view;
+  for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.view === view);
+  clearInterval(state.timer);
+  try {
+    await loadSession();
+    if (view === 'overview') {
+      await loadOverview();
+      // Refreshed only while someone looks at it.
+      state.timer = setInterval(() => loadOverview().catch(showError), 5000);
+    } else if (view === 'queue') {
+      await loadList(false);
+    } else if (view === 'audit') {
+      await loadAudit();
+    }
+    showError(null);
+  } catch (e) {
+    showError(e);
+  }
+}
+
+$('#signin').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const t = $('#token').value.trim();
+  if (t) sessionStorage.setItem('xbot-dashboard-token', t);
+  $('#token').value = '';
+  show();
+});
+$('#signout').addEventListener('click', () => {
+  sessionStorage.removeItem('xbot-dashboard-token');
+  show();
+});
+$('#queue-name').addEventListener('change', (ev) => {
+  state.queue = ev.target.value;
+  state.detailId = null;
+  $('#detail').hidden = true;
+  loadList(false).catch(showError);
+});
+for (const b of document.querySelectorAll('#states button')) {
+  b.addEventListener('click', () => {
+    state.list = b.dataset.state;
+    loadList(false).catch(showError);
+  });
+}
+$('#more').addEventListener('click', () => loadList(true).catch(showError));
+$('#lookup').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const id = $('#lookup-id').value.trim();
+  if (id) showItem(id).catch(showError);
+});
+$('#bulk-requeue').addEventListener('click', () => bulkRequeue().catch(showError));
+window.addEventListener('hashchange', show);
+document.addEventListener('visibilitychange', () => {
+  if (document.hidden) clearInterval(state.timer);
+  else show();
+});
+show();
