@@ -466,17 +466,7 @@ fn queue_name_of(c: &QueueCommand) -> Option<&str> {
 }
 
 fn default_instance() -> String {
-    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
-    let host: String = host
-        .trim()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect();
-    format!(
-        "{}-{}",
-        if host.is_empty() { "host" } else { &host },
-        std::process::id()
-    )
+    xbot_redis::worker::instance_name()
 }
 
 async fn queue(redis: &Redis, command: QueueCommand) -> OpResult<Outcome> {

@@ -94,7 +94,8 @@ before(async () => {
   for (let i = 0; i < 10; i++) await xbot.queue(SYNC).push({ table: 't', op: 'upsert', row: { id: `r-${i}` } }, { id: `r-${i}` });
   await xbot.queue(SYNC).push({ table: 't', op: 'upsert', row: { id: 'vip' } }, { id: 'vip', priority: 90 });
 
-  base = await startDashboard({ XBOT_DASHBOARD_TOKEN: OP, XBOT_DASHBOARD_READ_TOKEN: RD });
+  // Samples every 200 ms here (10 s by default) so the chart fills within the test.
+  base = await startDashboard({ XBOT_DASHBOARD_TOKEN: OP, XBOT_DASHBOARD_READ_TOKEN: RD, XBOT_DASHBOARD_SAMPLE_MS: '200' });
   readOnly = await startDashboard({});
   ({ context, close: closeBrowser } = await launchChromium({ serve: false }));
   page = await context.newPage();
@@ -229,6 +230,34 @@ describe('dashboard in Chromium', () => {
     ]);
     for (const r of rows) assert.match(r[1], /^operate:[0-9a-f]{8}$/);
     assert.ok(!(await page.content()).includes(OP), 'the token never appears on the page');
+  });
+
+  test('the overview\'s chart fills and a running worker shows up with its throughput', async (t) => {
+    // 300 sync items a real worker writes into its SQLite sink.
+    await xbot.queue(SYNC).pushMany(Array.from({ length: 300 }, (_, i) => ({ data: { table: 'tweets', op: 'upsert', row: { id: `w-${i}`, text: 'x' } }, id: `w-${i}`, priority: 95 })));
+    const port = await freePort();
+    const worker = spawn(bin, ['worker'], {
+      env: { PATH: process.env.PATH, REDIS_URL: server.url, PORT: String(port), XBOT_QUEUES: `${SYNC}:4`, XBOT_SQLITE_PATH: join(shots, `dash-${process.pid}.sqlite3`) },
+      stdio: 'ignore',
+    });
+    dashboards.push(worker);
+    t.after(() => worker.kill('SIGKILL'));
+    await page.goto(`${base}/#overview`);
+    // The worker's heartbeat (every 5 s) reaches the sampler: it is listed and its items count.
+    await page.waitForFunction(() => /-\d+$/.test(document.querySelector('#workers tbody td')?.textContent ?? ''), null, { timeout: 20_000 });
+    await page.waitForFunction(
+      () => {
+        const row = [...document.querySelectorAll('#queues tbody tr')].find((tr) => tr.dataset.queue === 'sync_to_supabase');
+        return row && Number(row.children[6].textContent.replace(/,/g, '')) > 0;
+      },
+      null,
+      { timeout: 20_000 },
+    );
+    const points = await page.$eval('#charts figure[data-queue="sync_to_supabase"] polyline[data-series="ready"]', (p) => p.getAttribute('points').split(' ').length);
+    assert.ok(points >= 2, `${points} points`);
+    const latency = await page.$eval('#queues tbody tr[data-queue="sync_to_supabase"]', (tr) => tr.children[8].textContent);
+    assert.match(latency, /^≤ [\d.]+ (ms|s)$/);
+    await page.screenshot({ path: join(shots, 'dashboard-overview-live.png'), fullPage: true });
   });
 
   test('the page ran without a script error, a CSP violation or a failed request', () => {

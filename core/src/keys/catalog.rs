@@ -192,6 +192,22 @@ pub static FAMILIES: &[Family] = &[
         "Legacy health key (read-only; reported by audit)"
     ),
     family!(
+        "worker.heartbeat",
+        "worker:{instance}",
+        [p("instance", Id, "web-1-4242")],
+        String,
+        Fixed(30),
+        "A running worker's heartbeat, rewritten every 5 s: JSON {instance, startedAtMs, seenAtMs, queues: {processed, failed, dead, latency histogram}} (the dashboard's throughput and latency)"
+    ),
+    family!(
+        "worker.registry",
+        "workers",
+        [],
+        Zset,
+        Ttl::None,
+        "Workers seen lately: instance -> last heartbeat (epoch ms); entries older than a minute are dropped by each heartbeat"
+    ),
+    family!(
         "rate_limit.posting",
         "rate_limit:posting:{hour}",
         [p("hour", Time(Bucket::Hour), "2026-11-27T18")],

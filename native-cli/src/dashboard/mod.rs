@@ -6,6 +6,7 @@
 //! the page's own origin, and are appended to a capped audit log.
 
 mod auth;
+mod sampler;
 
 use crate::error::OpError;
 use crate::ops::inspect::{self, Cursor, Listing};
@@ -45,6 +46,8 @@ img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; f
 
 struct Dash {
     redis: Redis,
+    /// The overview's last hour (samples every 10 s, in memory).
+    sampler: Arc<sampler::Sampler>,
     tokens: Tokens,
     /// Where the state Redis is, without credentials.
     redis_label: String,
@@ -57,7 +60,12 @@ struct Dash {
 pub fn router(redis: Redis, redis_label: &str) -> Result<Router, OpError> {
     let tokens = Tokens::from_env().map_err(OpError::Config)?;
     let audit_key = build_key("dashboard.audit", &Params::new(), &redis.ctx)?.key;
+    let sampler = Arc::new(sampler::Sampler::new(
+        sampler::every().map_err(OpError::Config)?,
+    ));
+    tokio::spawn(sampler.clone().run(redis.clone()));
     let dash = Arc::new(Dash {
+        sampler,
         redis,
         tokens,
         redis_label: redis_label.to_string(),
@@ -286,6 +294,10 @@ async fn overview(State(d): State<Arc<Dash>>) -> ApiResult {
             "warnings": h.warnings,
             "cache": h.cache,
         },
+        "workers": d.sampler.workers(),
+        // Processed and failed per minute, latency p50/p95, over the last minute.
+        "rates": d.sampler.rates(60_000),
+        "history": { "everyMs": d.sampler.every().as_millis() as u64, "samples": d.sampler.history() },
     })))
 }
 

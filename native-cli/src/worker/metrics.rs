@@ -75,6 +75,34 @@ impl Metrics {
             .unwrap_or(0)
     }
 
+    /// Every queue's counters and cumulative latency histogram, as JSON (the
+    /// heartbeat the dashboard reads): `{queue: {processed, failed, dead,
+    /// latency: {le, counts, count, sum}}}`.
+    pub fn snapshot(&self) -> serde_json::Value {
+        let inner = self.inner.lock().expect("metrics lock");
+        let mut out = serde_json::Map::new();
+        for q in xbot_core::queue::QueueName::ALL {
+            let name = q.as_str();
+            let c = |o: &str| inner.counters.get(&(name, o)).copied().unwrap_or(0);
+            let h = inner.latency.get(name);
+            out.insert(
+                name.into(),
+                serde_json::json!({
+                    "processed": c("processed"),
+                    "failed": c("retried"),
+                    "dead": c("dead"),
+                    "latency": {
+                        "le": BUCKETS,
+                        "counts": h.map_or([0; BUCKETS.len()], |h| h.counts),
+                        "count": h.map_or(0, |h| h.count),
+                        "sum": h.map_or(0.0, |h| h.sum),
+                    },
+                }),
+            );
+        }
+        serde_json::Value::Object(out)
+    }
+
     /// Prometheus text format; `gauges` are (name, help, labels, value) measured now.
     pub fn render(&self, gauges: &[(&str, &str, String, f64)]) -> String {
         let inner = self.inner.lock().expect("metrics lock");

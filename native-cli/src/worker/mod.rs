@@ -91,6 +91,7 @@ pub async fn run(
         }
     }
     let housekeeping = tokio::spawn(housekeeping(shared.clone()));
+    let heartbeat = tokio::spawn(heartbeat(shared.clone(), instance_name()));
     shared.ready.store(true, Ordering::SeqCst);
     info!(queues = ?shared.cfg.queues, port = http.port(), "worker started");
     for t in tasks {
@@ -98,6 +99,7 @@ pub async fn run(
     }
     shared.ready.store(false, Ordering::SeqCst);
     housekeeping.abort();
+    heartbeat.abort();
     http.stop();
     let processed = shared
         .cfg
@@ -513,6 +515,75 @@ async fn apply_effects(
 }
 
 /// Every few seconds: hand expired leases back and promote scheduled posts.
+/// This process's name among workers: `<hostname>-<pid>`.
+pub fn instance_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    let host: String = host
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    format!(
+        "{}-{}",
+        if host.is_empty() { "host" } else { &host },
+        std::process::id()
+    )
+}
+
+/// How often a worker tells the dashboard it is alive, and what it did.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+
+/// Every 5 s: this worker's counters and latency histogram under
+/// `worker:<instance>` (expires after 30 s), and its name in the `workers`
+/// registry (entries a minute old are dropped). A failed beat is logged and
+/// retried at the next one: nothing depends on it but the dashboard.
+async fn heartbeat(shared: Arc<Shared>, instance: String) {
+    use xbot_core::keys::{build_key, Params};
+    let ctx = &shared.redis.ctx;
+    let mut p = Params::new();
+    p.insert("instance".into(), instance.clone());
+    let (Ok(key), Ok(registry)) = (
+        build_key("worker.heartbeat", &p, ctx),
+        build_key("worker.registry", &Params::new(), ctx),
+    ) else {
+        warn!(
+            instance,
+            "no heartbeat: the instance name is not a valid key part"
+        );
+        return;
+    };
+    let started = now_ms();
+    let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
+    loop {
+        tick.tick().await;
+        let now = now_ms();
+        let beat = serde_json::json!({
+            "instance": instance, "startedAtMs": started, "seenAtMs": now,
+            "queues": shared.metrics.snapshot(),
+        });
+        let mut conn = shared.redis.conn.clone();
+        let res = redis::pipe()
+            .cmd("SET")
+            .arg(&key.key)
+            .arg(beat.to_string())
+            .arg("EX")
+            .arg(30)
+            .ignore()
+            .zadd(&registry.key, &instance, now)
+            .ignore()
+            .cmd("ZREMRANGEBYSCORE")
+            .arg(&registry.key)
+            .arg("-inf")
+            .arg(now.saturating_sub(60_000))
+            .ignore()
+            .query_async::<()>(&mut conn)
+            .await;
+        if let Err(e) = res {
+            warn!(error = %e, "heartbeat failed");
+        }
+    }
+}
+
 async fn housekeeping(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     loop {

@@ -13,6 +13,8 @@ const el = (tag, text, cls) => {
 const fmtNum = (n) => (n === null || n === undefined ? '—' : Number(n).toLocaleString('en-US'));
 const fmtTime = (ms) => (ms ? new Date(Number(ms)).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '—');
 const fmtAge = (ms) => (ms === null || ms === undefined ? '—' : ms < 1000 ? `${ms} ms` : ms < 60000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60000)} min`);
+const fmtRate = (x) => (x === null || x === undefined ? '—' : x < 10 ? x.toFixed(1) : Math.round(x).toLocaleString('en-US'));
+const fmtLatency = (ms) => (ms === null || ms === undefined ? '—' : ms >= 1000 ? `≤ ${ms / 1000} s` : `≤ ${ms} ms`);
 const fmtBytes = (b) => (b === null || b === undefined ? '—' : `${(b / 1048576).toFixed(1)} MB`);
 
 const state = {
@@ -87,6 +89,9 @@ async function loadOverview() {
       tr.append(el('td', q.queue));
       for (const n of [q.ready, q.inFlight, q.delayed, q.dead]) tr.append(el('td', fmtNum(n), 'num'));
       tr.append(el('td', fmtAge(q.oldestAgeMs), 'num'));
+      const rate = o.rates[q.queue] ?? {};
+      tr.append(el('td', fmtRate(rate.processedPerMin), 'num'), el('td', fmtRate(rate.failedPerMin), 'num'));
+      tr.append(el('td', fmtLatency(rate.p50Ms), 'num'), el('td', fmtLatency(rate.p95Ms), 'num'));
       tr.addEventListener('click', () => {
         state.queue = q.queue;
         $('#queue-name').value = q.queue;
@@ -106,6 +111,66 @@ async function loadOverview() {
   ];
   $('#redis').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', k), el('dd', v)]));
   $('#warnings').replaceChildren(...r.warnings.map((w) => el('li', w)));
+  const every = o.history.everyMs;
+  $('#history-span').textContent = `(the last ${fmtAge(every * 360)} at most, a sample every ${fmtAge(every)}, kept in the dashboard's memory)`;
+  $('#charts').replaceChildren(...o.queues.map((q) => chart(q.queue, o.history.samples)));
+  const workers = o.workers.map((w) => {
+    const tr = el('tr');
+    tr.append(el('td', w.instance), el('td', fmtTime(w.startedAtMs)), el('td', fmtTime(w.seenAtMs)));
+    return tr;
+  });
+  if (!workers.length) {
+    const td = el('td', 'no worker has sent a heartbeat in the last 30 s');
+    td.colSpan = 3;
+    workers.push(el('tr'));
+    workers[0].append(td);
+  }
+  $('#workers tbody').replaceChildren(...workers);
+}
+
+const SERIES = [
+  ['ready', '#2f6fde'],
+  ['inFlight', '#1f9d55'],
+  ['delayed', '#d08a00'],
+  ['dead', '#c62828'],
+];
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** One queue's counts over the samples, as an SVG line chart (no library). */
+function chart(queue, samples) {
+  const box = el('figure', null, 'chart');
+  box.dataset.queue = queue;
+  const W = 320;
+  const H = 90;
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.setAttribute('role', 'img');
+  const points = samples.map((s) => ({ at: s.atMs, q: Object.fromEntries(s.queues)[queue] }));
+  const max = Math.max(1, ...points.flatMap((p) => SERIES.map(([k]) => p.q?.[k] ?? 0)));
+  const t0 = points.length ? points[0].at : 0;
+  const span = Math.max(1, (points.at(-1)?.at ?? 0) - t0);
+  for (const [key, color] of SERIES) {
+    const line = document.createElementNS(SVG, 'polyline');
+    line.setAttribute('fill', 'none');
+    line.setAttribute('stroke', color);
+    line.setAttribute('stroke-width', '1.5');
+    line.dataset.series = key;
+    line.setAttribute(
+      'points',
+      points.map((p) => `${(((p.at - t0) / span) * (W - 4) + 2).toFixed(1)},${(H - 2 - ((p.q?.[key] ?? 0) / max) * (H - 4)).toFixed(1)}`).join(' '),
+    );
+    svg.append(line);
+  }
+  const caption = el('figcaption', `${queue} · ${points.length} sample${points.length === 1 ? '' : 's'} · max ${fmtNum(max)}`);
+  const legend = el('span', null, 'legend');
+  for (const [key, color] of SERIES) {
+    const k = el('span', key);
+    k.style.color = color;
+    legend.append(k);
+  }
+  caption.append(legend);
+  box.append(svg, caption);
+  return box;
 }
 
 // --- queue view --------------------------------------------------------------
