@@ -94,6 +94,10 @@ before(async () => {
   for (let i = 0; i < 10; i++) await xbot.queue(SYNC).push({ table: 't', op: 'upsert', row: { id: `r-${i}` } }, { id: `r-${i}` });
   await xbot.queue(SYNC).push({ table: 't', op: 'upsert', row: { id: 'vip' } }, { id: 'vip', priority: 90 });
 
+  // Bandits: topic `ai` far ahead of `rust`; one posting hour.
+  for (let i = 0; i < 20; i++) await xbot.bandit.update('topic', 'ai', i < 19 ? 1 : 0);
+  for (let i = 0; i < 20; i++) await xbot.bandit.update('topic', 'rust', i < 4 ? 1 : 0);
+  await xbot.bandit.update('hour', '09', 0.5);
   // Samples every 200 ms here (10 s by default) so the chart fills within the test.
   base = await startDashboard({ XBOT_DASHBOARD_TOKEN: OP, XBOT_DASHBOARD_READ_TOKEN: RD, XBOT_DASHBOARD_SAMPLE_MS: '200' });
   readOnly = await startDashboard({});
@@ -258,6 +262,34 @@ describe('dashboard in Chromium', () => {
     const latency = await page.$eval('#queues tbody tr[data-queue="sync_to_supabase"]', (tr) => tr.children[8].textContent);
     assert.match(latency, /^≤ [\d.]+ (ms|s)$/);
     await page.screenshot({ path: join(shots, 'dashboard-overview-live.png'), fullPage: true });
+  });
+
+  test('the bandit page draws one density per arm, with intervals and P(best)', async () => {
+    await page.goto(`${base}/#bandits`);
+    await page.waitForSelector('section.bandit[data-kind="topic"] svg polyline');
+    const curves = await page.$$eval('section.bandit[data-kind="topic"] polyline', (ls) => ls.map((l) => [l.dataset.arm, l.getAttribute('points').split(' ').length]));
+    assert.deepEqual(curves, [['ai', 100], ['rust', 100]]);
+    assert.equal(await page.$$eval('section.bandit[data-kind="hour"] polyline', (ls) => ls.length), 1);
+    const rows = await page.$$eval('section.bandit[data-kind="topic"] tr', (trs) => trs.slice(1).map((tr) => [...tr.children].map((td) => td.textContent)));
+    // α, β from the prior Beta(1, 1): ai 20 / 2, rust 5 / 17.
+    assert.deepEqual(rows.map((r) => r.slice(0, 4)), [['ai', '20.00', '2.00', '0.909'], ['rust', '5.00', '17.00', '0.227']]);
+    const pBest = rows.map((r) => Number(r[5].replace('%', '')));
+    assert.ok(pBest[0] > 99, `${pBest}`);
+    assert.ok(Math.abs(pBest[0] + pBest[1] - 100) < 0.2, `${pBest}`);
+    const [lo, hi] = rows[0][4].split(' – ').map(Number);
+    assert.ok(lo < 0.909 && 0.909 < hi && lo > 0.7 && hi < 1, rows[0][4]);
+    await page.screenshot({ path: join(shots, 'dashboard-bandits.png'), fullPage: true });
+  });
+
+  test('the key audit runs in the background and shows every family it found', async () => {
+    await page.goto(`${base}/#keys`);
+    await page.click('#keys-run');
+    await page.waitForFunction(() => document.querySelector('#keys-status').dataset.status === 'done', null, { timeout: 30_000 });
+    const families = Object.fromEntries(await page.$$eval('#keys-families tbody tr', (trs) => trs.map((tr) => [tr.children[0].textContent, tr.children[1].textContent])));
+    assert.equal(families['queue.items'], '3');
+    assert.equal(families['bandit.topic.alpha'], '2');
+    assert.equal(families['dashboard.audit'], '1');
+    assert.match(await page.textContent('#keys-summary'), /unknown keys\s*0/);
   });
 
   test('the page ran without a script error, a CSP violation or a failed request', () => {

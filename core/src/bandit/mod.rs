@@ -6,8 +6,10 @@
 //! CLI, the napi addon and WebAssembly return the same bits for the same seed.
 
 mod beta;
+mod summary;
 
 pub use beta::{fill_beta, sample_beta, BetaSampler};
+pub use summary::{summarize, ArmSummary};
 
 use crate::error::{num, Error, Result};
 use serde::{Deserialize, Serialize};

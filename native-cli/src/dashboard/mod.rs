@@ -6,6 +6,7 @@
 //! the page's own origin, and are appended to a capped audit log.
 
 mod auth;
+mod insight;
 mod sampler;
 
 use crate::error::OpError;
@@ -48,6 +49,8 @@ struct Dash {
     redis: Redis,
     /// The overview's last hour (samples every 10 s, in memory).
     sampler: Arc<sampler::Sampler>,
+    /// Bandit arms and the keyspace audit, found in the background.
+    insight: Arc<insight::Insight>,
     tokens: Tokens,
     /// Where the state Redis is, without credentials.
     redis_label: String,
@@ -66,6 +69,7 @@ pub fn router(redis: Redis, redis_label: &str) -> Result<Router, OpError> {
     tokio::spawn(sampler.clone().run(redis.clone()));
     let dash = Arc::new(Dash {
         sampler,
+        insight: Arc::default(),
         redis,
         tokens,
         redis_label: redis_label.to_string(),
@@ -75,6 +79,8 @@ pub fn router(redis: Redis, redis_label: &str) -> Result<Router, OpError> {
         .route("/session", get(session))
         .route("/overview", get(overview))
         .route("/audit", get(audit))
+        .route("/bandits", get(bandits))
+        .route("/keys", get(keys_audit).post(start_keys_audit))
         .route("/queues/{queue}/list/{state}", get(list))
         .route("/queues/{queue}/items/{id}", get(item))
         .route("/queues/{queue}/items/{id}/{action}", post(act))
@@ -426,6 +432,30 @@ async fn bulk_requeue(
     }
     Ok(Json(
         json!({ "requeued": n, "remaining": dead_count().await? }),
+    ))
+}
+
+async fn bandits(State(d): State<Arc<Dash>>) -> ApiResult {
+    Ok(Json(d.insight.bandits(&d.redis).await?))
+}
+
+async fn keys_audit(State(d): State<Arc<Dash>>) -> ApiResult {
+    Ok(Json(d.insight.audit()))
+}
+
+/// Starts the keyspace audit (SCAN of the prefix, in the background): it
+/// changes nothing, so a read token may start it, but only by POST from the
+/// page (it costs a walk of the keyspace).
+async fn start_keys_audit(
+    State(d): State<Arc<Dash>>,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult {
+    auth::same_origin(&method, &headers)
+        .map_err(|m| ApiError::new(StatusCode::FORBIDDEN, "CROSS_ORIGIN", m))?;
+    let started = d.insight.start_audit(d.redis.clone());
+    Ok(Json(
+        json!({ "started": started, "audit": d.insight.audit() }),
     ))
 }
 

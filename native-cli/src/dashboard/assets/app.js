@@ -294,6 +294,90 @@ async function bulkRequeue() {
   }, 'bulk-confirm'));
 }
 
+// --- bandits -----------------------------------------------------------------
+
+const PALETTE = ['#2f6fde', '#c62828', '#1f9d55', '#d08a00', '#7b3fbf', '#00838f', '#ad1457', '#5d4037'];
+
+async function loadBandits() {
+  const b = await api('/bandits');
+  $('#bandits-note').textContent = `Arms found ${fmtTime(b.foundAtMs)} (searched at most once a minute); P(best) and 95% intervals from ${fmtNum(b.draws)} seeded draws per arm by the core's sampler; arms never updated sit at the Beta(${b.prior.alpha}, ${b.prior.beta}) prior.`;
+  const parts = [];
+  for (const [kind, { arms, total }] of Object.entries(b.kinds)) {
+    const box = el('section', null, 'bandit');
+    box.dataset.kind = kind;
+    box.append(el('h2', `${kind} — ${total} arm${total === 1 ? '' : 's'}${total > arms.length ? ` (the best ${arms.length} shown)` : ''}`));
+    if (!arms.length) {
+      box.append(el('p', 'no arm has been updated yet', 'muted'));
+      parts.push(box);
+      continue;
+    }
+    const W = 640;
+    const H = 160;
+    const svg = document.createElementNS(SVG, 'svg');
+    svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+    svg.setAttribute('class', 'density');
+    const max = Math.max(...arms.flatMap((a) => a.density.filter(Number.isFinite)));
+    arms.forEach((a, i) => {
+      const line = document.createElementNS(SVG, 'polyline');
+      line.setAttribute('fill', 'none');
+      line.setAttribute('stroke', PALETTE[i % PALETTE.length]);
+      line.setAttribute('stroke-width', '1.5');
+      line.dataset.arm = a.id;
+      const n = a.density.length;
+      line.setAttribute('points', a.density.map((y, j) => `${(((j + 0.5) / n) * W).toFixed(1)},${(H - 2 - (Math.min(y, max) / max) * (H - 4)).toFixed(1)}`).join(' '));
+      svg.append(line);
+    });
+    box.append(svg);
+    const table = el('table');
+    const head = el('tr');
+    for (const h of ['arm', 'α', 'β', 'mean', '95% interval', 'P(best)']) head.append(el('th', h));
+    table.append(head);
+    arms.forEach((a, i) => {
+      const tr = el('tr');
+      const name = el('td', a.id);
+      name.style.color = PALETTE[i % PALETTE.length];
+      tr.append(name, el('td', a.alpha.toFixed(2), 'num'), el('td', a.beta.toFixed(2), 'num'), el('td', a.mean.toFixed(3), 'num'));
+      tr.append(el('td', `${a.low95.toFixed(3)} – ${a.high95.toFixed(3)}`, 'num'), el('td', `${(a.pBest * 100).toFixed(1)}%`, 'num'));
+      table.append(tr);
+    });
+    box.append(table);
+    parts.push(box);
+  }
+  $('#bandits').replaceChildren(...parts);
+  const w = b.weights;
+  $('#weights').replaceChildren(
+    ...(w ? [['bias', w.bias ?? 0], ...Object.entries(w.weights ?? {})].flatMap(([k, v]) => [el('dt', k), el('dd', Number(v).toFixed(4))]) : [el('dt', 'none'), el('dd', 'no model trained yet')]),
+  );
+}
+
+// --- keys ----------------------------------------------------------------------
+
+async function loadKeys(poll = false) {
+  const a = await api('/keys');
+  const status = $('#keys-status');
+  status.textContent =
+    a.status === 'idle' ? 'not run yet in this dashboard process'
+    : a.status === 'running' ? `running since ${fmtTime(a.startedAtMs)}…`
+    : a.status === 'failed' ? `failed: ${a.error}`
+    : `done ${fmtTime(a.finishedAtMs)} (${fmtAge(a.finishedAtMs - a.startedAtMs)})`;
+  status.dataset.status = a.status;
+  if (a.report) {
+    const r = a.report;
+    $('#keys-families tbody').replaceChildren(
+      ...Object.entries(r.families).map(([name, f]) => {
+        const tr = el('tr');
+        tr.append(el('td', name), el('td', fmtNum(f.keys), 'num'), el('td', fmtBytes(f.estimatedBytes), 'num'), el('td', fmtNum(f.missingTtl), 'num'), el('td', fmtNum(f.wrongType), 'num'));
+        return tr;
+      }),
+    );
+    const legacy = Object.entries(r.legacy).map(([k, v]) => `${k}: ${fmtNum(v)}`).join(', ') || 'none';
+    $('#keys-summary').replaceChildren(
+      ...[['prefix', r.prefix], ['keys scanned', fmtNum(r.scanned)], ['unknown keys', fmtNum(r.unknownKeys)], ['legacy keys', legacy], ['problems', fmtNum(r.problems)]].flatMap(([k, v]) => [el('dt', k), el('dd', v)]),
+    );
+  }
+  if (a.status === 'running' && poll) setTimeout(() => loadKeys(true).catch(showError), 1000);
+}
+
 // --- audit -------------------------------------------------------------------
 
 async function loadAudit() {
@@ -324,6 +408,10 @@ async function show() {
       await loadList(false);
     } else if (view === 'audit') {
       await loadAudit();
+    } else if (view === 'bandits') {
+      await loadBandits();
+    } else if (view === 'keys') {
+      await loadKeys(true);
     }
     showError(null);
   } catch (e) {
@@ -361,6 +449,14 @@ $('#lookup').addEventListener('submit', (ev) => {
   if (id) showItem(id).catch(showError);
 });
 $('#bulk-requeue').addEventListener('click', () => bulkRequeue().catch(showError));
+$('#keys-run').addEventListener('click', async () => {
+  try {
+    await api('/keys', { method: 'POST' });
+    await loadKeys(true);
+  } catch (e) {
+    showError(e);
+  }
+});
 window.addEventListener('hashchange', show);
 document.addEventListener('visibilitychange', () => {
   if (document.hidden) clearInterval(state.timer);
