@@ -36,6 +36,9 @@ if git rev-parse --git-dir >/dev/null 2>&1; then
     || { echo "index.js / index.d.ts are stale: run npm run build and commit them" >&2; exit 1; }
 fi
 
+# The runner again: it embeds the browser build just made (the dashboard's draft box).
+cargo build -q -p xbot-redis
+
 step "JavaScript suites (the package on its native core)"
 node --test tests/node/
 

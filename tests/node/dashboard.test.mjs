@@ -8,7 +8,7 @@
 // is checked in Redis itself, not only on the page. Screenshots:
 // tests/.tmp/screens/dashboard-*.png.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -290,6 +290,37 @@ describe('dashboard in Chromium', () => {
     assert.equal(families['bandit.topic.alpha'], '2');
     assert.equal(families['dashboard.audit'], '1');
     assert.match(await page.textContent('#keys-summary'), /unknown keys\s*0/);
+  });
+
+  test('locks and rate limits show holders, fences, time left and window counts', async () => {
+    const lease = await xbot.lock('posting_in_progress').acquire({ leaseMs: 120_000 });
+    assert.ok(lease.acquired);
+    for (let i = 0; i < 3; i++) await xbot.rateLimit.hit('posting');
+    await page.goto(`${base}/#state`);
+    await page.waitForSelector('#locks tbody tr[data-lock="posting_in_progress"]');
+    const lock = await page.$eval('#locks tbody tr[data-lock="posting_in_progress"]', (tr) => [...tr.children].map((td) => td.textContent));
+    assert.deepEqual(lock.slice(0, 3), ['posting_in_progress', 'yes', `${lease.token.slice(0, 8)}…`]);
+    assert.match(lock[3], /^(1[0-9]\d\.\d s|2 min)$/);
+    assert.equal(lock[4], String(lease.fence));
+    assert.ok(!(await page.content()).includes(lease.token), 'the whole lock token is never shown');
+    const sync = await page.$eval('#locks tbody tr[data-lock="sync_in_progress"]', (tr) => tr.children[1].textContent);
+    assert.equal(sync, 'no');
+    const posting = await page.$eval('#limits tbody tr[data-limiter="posting"]', (tr) => [...tr.children].map((td) => td.textContent));
+    assert.deepEqual(posting.slice(0, 3), ['posting', '3', '12']);
+  });
+
+  test('the draft box hashes in the page with the WebAssembly core, as `xbot-redis hash` does, and finds the marker', async () => {
+    const draft = '  Ship IT:   the Rust   rewrite  🚀 ';
+    const cli = JSON.parse(execFileSync(bin, ['hash', draft, '--json'], { encoding: 'utf8' }));
+    await page.fill('#draft', draft);
+    await page.waitForFunction((h) => document.querySelector('#draft-facts [data-fact="sha256"]')?.textContent === h, cli.sha256);
+    assert.equal(await page.textContent('#draft-facts [data-fact="normalized"]'), cli.normalized);
+    assert.equal(await page.textContent('#draft-facts [data-fact="already marked"]'), 'no');
+    await xbot.dedup.mark(draft, { holder: 'tweet-1234' });
+    await page.fill('#draft', draft + ' ');
+    await page.waitForFunction(() => document.querySelector('#draft-facts [data-fact="already marked"]')?.textContent.startsWith('dedup.tweet by tweet-1234'));
+    // The wasm came from this binary, and only the hash went to the API.
+    await page.screenshot({ path: join(shots, 'dashboard-state.png'), fullPage: true });
   });
 
   test('the page ran without a script error, a CSP violation or a failed request', () => {

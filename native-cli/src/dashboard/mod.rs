@@ -40,6 +40,10 @@ pub const AUDIT_KEEP: isize = 1_000;
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
 const APP_CSS: &str = include_str!("assets/app.css");
+// The browser build of the core (empty when it was not built: see build.rs).
+const WEB_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/xbot_redis_bg.wasm"));
+const WEB_GLUE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/xbot_redis.js"));
+const WEB_ENTRY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/index.js"));
 
 /// Everything but our own files is refused: no inline script, no CDN, no framing.
 const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
@@ -80,6 +84,8 @@ pub fn router(redis: Redis, redis_label: &str) -> Result<Router, OpError> {
         .route("/overview", get(overview))
         .route("/audit", get(audit))
         .route("/bandits", get(bandits))
+        .route("/state", get(state))
+        .route("/dedup/{sha256}", get(dedup))
         .route("/keys", get(keys_audit).post(start_keys_audit))
         .route("/queues/{queue}/list/{state}", get(list))
         .route("/queues/{queue}/items/{id}", get(item))
@@ -110,12 +116,37 @@ pub fn router(redis: Redis, redis_label: &str) -> Result<Router, OpError> {
             "/dashboard/app.css",
             get(|| async { page(APP_CSS, "text/css; charset=utf-8") }),
         )
+        .route(
+            "/dashboard/web/index.js",
+            get(|| async { web(WEB_ENTRY, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/dashboard/web/xbot_redis.js",
+            get(|| async { web(WEB_GLUE, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/dashboard/web/xbot_redis_bg.wasm",
+            get(|| async { web(WEB_WASM, "application/wasm") }),
+        )
         .nest("/api", api)
         .layer(middleware::from_fn(security_headers))
         .with_state(dash))
 }
 
 fn page(body: &'static str, kind: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, kind)], body).into_response()
+}
+
+/// A file of the browser build, or 404 when this binary was built without it.
+fn web(body: &'static [u8], kind: &'static str) -> Response {
+    if body.is_empty() {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NOT_BUILT",
+            "this binary was built without the browser core (npm run build first)",
+        )
+        .into_response();
+    }
     ([(header::CONTENT_TYPE, kind)], body).into_response()
 }
 
@@ -277,6 +308,7 @@ async fn session(State(d): State<Arc<Dash>>, headers: HeaderMap) -> ApiResult {
         "queues": QueueName::ALL.map(QueueName::as_str),
         "prefix": d.redis.ctx.prefix.as_str(),
         "redis": d.redis_label,
+        "draftBox": !WEB_WASM.is_empty(),
         "limits": { "maxBulk": MAX_BULK, "maxPage": inspect::MAX_PAGE, "trashRetentionMs": inspect::TRASH_RETENTION_MS },
     })))
 }
@@ -433,6 +465,87 @@ async fn bulk_requeue(
     Ok(Json(
         json!({ "requeued": n, "remaining": dead_count().await? }),
     ))
+}
+
+fn redis_api_err(what: String) -> impl FnOnce(redis::RedisError) -> ApiError {
+    move |source| ApiError::from(OpError::Redis { what, source })
+}
+
+/// Locks (holder token, fence, time left) and rate-limit windows (count vs
+/// limit, reset): a handful of GET / PTTL, whatever the data size.
+async fn state(State(d): State<Arc<Dash>>) -> ApiResult {
+    let mut conn = d.redis.conn.clone();
+    let mut locks = Vec::new();
+    for name in ["posting_in_progress", "sync_in_progress"] {
+        let k = xbot_core::client::lock_keys(name, &d.redis.ctx).map_err(OpError::from)?;
+        // One key each (a lock and its fence live in one slot: `{name}`).
+        let (holder, pttl, fence): (Option<String>, i64, Option<u64>) = redis::pipe()
+            .get(&k.key)
+            .pttl(&k.key)
+            .get(&k.fence_key)
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_api_err(format!("lock {name}")))?;
+        locks.push(json!({
+            "name": name, "key": k.key, "held": holder.is_some(),
+            // The token proves ownership: only its first 8 characters are shown.
+            "holder": holder.map(|h| format!("{}…", h.chars().take(8).collect::<String>())),
+            "remainingMs": (pttl >= 0).then_some(pttl), "fence": fence.unwrap_or(0),
+            "defaultLeaseMs": k.default_lease_ms,
+        }));
+    }
+    let limits = crate::ops::ratelimit::limits(&d.redis).await?;
+    let now = inspect::server_ms(&d.redis).await?;
+    let mut windows = Vec::new();
+    for limiter in ["posting", "api"] {
+        let w = xbot_core::client::rate_limit_window(limiter, now as f64, &d.redis.ctx)
+            .map_err(OpError::from)?;
+        let count: Option<u64> = redis::cmd("GET")
+            .arg(&w.key)
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_api_err(format!("rate limit {limiter}")))?;
+        let limit = match limiter {
+            "posting" => limits.posting_per_hour,
+            _ => limits.api_per_minute,
+        };
+        windows.push(json!({
+            "limiter": limiter, "key": w.key, "count": count.unwrap_or(0), "limit": limit,
+            "resetAtMs": w.reset_at_ms,
+        }));
+    }
+    Ok(Json(
+        json!({ "serverTimeMs": now, "locks": locks, "rateLimits": windows }),
+    ))
+}
+
+/// Whether a content hash (computed by the page's own WebAssembly core) is
+/// marked: both dedup families, their holder and time left.
+async fn dedup(State(d): State<Arc<Dash>>, Path(sha256): Path<String>) -> ApiResult {
+    if sha256.len() != 64
+        || !sha256
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(ApiError::bad(
+            "the hash must be 64 lowercase hex digits (SHA-256)",
+        ));
+    }
+    let (content, tweet) =
+        xbot_core::content::dedup_keys(&sha256, &d.redis.ctx).map_err(OpError::from)?;
+    let mut conn = d.redis.conn.clone();
+    let mut out = Vec::new();
+    for k in [content, tweet] {
+        // Separate calls: the two keys may live in different Cluster slots.
+        let (holder, ttl): (Option<String>, i64) = redis::pipe()
+            .get(&k.key)
+            .ttl(&k.key)
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_api_err(format!("dedup {}", k.family)))?;
+        out.push(json!({ "family": k.family, "key": k.key, "marked": holder.is_some(), "holder": holder, "ttlSeconds": (ttl >= 0).then_some(ttl) }));
+    }
+    Ok(Json(json!({ "sha256": sha256, "markers": out })))
 }
 
 async fn bandits(State(d): State<Arc<Dash>>) -> ApiResult {

@@ -294,6 +294,71 @@ async function bulkRequeue() {
   }, 'bulk-confirm'));
 }
 
+// --- locks, rate limits, dedup -------------------------------------------------
+
+async function loadState() {
+  const s = await api('/state');
+  $('#locks tbody').replaceChildren(
+    ...s.locks.map((l) => {
+      const tr = el('tr');
+      tr.dataset.lock = l.name;
+      tr.append(el('td', l.name), el('td', l.held ? 'yes' : 'no'), el('td', l.holder ?? '—'), el('td', l.remainingMs === null ? '—' : fmtAge(l.remainingMs), 'num'), el('td', fmtNum(l.fence), 'num'));
+      return tr;
+    }),
+  );
+  $('#limits tbody').replaceChildren(
+    ...s.rateLimits.map((w) => {
+      const tr = el('tr');
+      tr.dataset.limiter = w.limiter;
+      tr.append(el('td', w.limiter), el('td', fmtNum(w.count), 'num'), el('td', fmtNum(w.limit), 'num'), el('td', fmtTime(w.resetAtMs)));
+      return tr;
+    }),
+  );
+}
+
+let webCore = null;
+/** The core's browser build, served by this binary (loaded once). */
+async function core() {
+  if (!webCore) {
+    webCore = import('/dashboard/web/index.js').then(async (m) => {
+      await m.default();
+      return m;
+    });
+  }
+  return webCore;
+}
+
+let draftSeq = 0;
+async function checkDraft() {
+  const text = $('#draft').value;
+  const facts = $('#draft-facts');
+  const seq = ++draftSeq;
+  if (!state.session.draftBox) {
+    facts.replaceChildren(el('dt', 'off'), el('dd', 'this binary was built without the browser core (npm run build, then cargo build)'));
+    return;
+  }
+  const c = await core();
+  const normalized = c.normalizeContent(text);
+  if (!normalized) {
+    facts.replaceChildren(el('dt', 'normalized'), el('dd', '(empty: nothing to post)'));
+    return;
+  }
+  const hash = c.contentHash(text);
+  const r = await api(`/dedup/${hash}`);
+  if (seq !== draftSeq) return; // a newer keystroke won
+  const marked = r.markers.filter((m) => m.marked);
+  const rows = [
+    ['normalized', normalized],
+    ['sha256', hash],
+    ['already marked', marked.length ? marked.map((m) => `${m.family} by ${m.holder} (${fmtAge((m.ttlSeconds ?? 0) * 1000)} left)`).join('; ') : 'no'],
+  ];
+  facts.replaceChildren(...rows.flatMap(([k, v]) => {
+    const dd = el('dd', v);
+    dd.dataset.fact = k;
+    return [el('dt', k), dd];
+  }));
+}
+
 // --- bandits -----------------------------------------------------------------
 
 const PALETTE = ['#2f6fde', '#c62828', '#1f9d55', '#d08a00', '#7b3fbf', '#00838f', '#ad1457', '#5d4037'];
@@ -408,6 +473,9 @@ async function show() {
       await loadList(false);
     } else if (view === 'audit') {
       await loadAudit();
+    } else if (view === 'state') {
+      await loadState();
+      state.timer = setInterval(() => loadState().catch(showError), 5000);
     } else if (view === 'bandits') {
       await loadBandits();
     } else if (view === 'keys') {
@@ -449,6 +517,7 @@ $('#lookup').addEventListener('submit', (ev) => {
   if (id) showItem(id).catch(showError);
 });
 $('#bulk-requeue').addEventListener('click', () => bulkRequeue().catch(showError));
+$('#draft').addEventListener('input', () => checkDraft().catch(showError));
 $('#keys-run').addEventListener('click', async () => {
   try {
     await api('/keys', { method: 'POST' });
