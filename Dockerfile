@@ -10,7 +10,12 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3-venv \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+# The browser build of the core, which the runner embeds for its dashboard's
+# draft box (scripts/build.sh web; wasm-bindgen at the version Cargo.toml pins).
+RUN rustup target add wasm32-unknown-unknown \
+ && cargo install -q wasm-bindgen-cli --version 0.2.130
 COPY . .
+RUN bash scripts/build.sh web
 # amd64 → x64, arm64 → arm64 (docker buildx --platform linux/arm64).
 ARG TARGETARCH=amd64
 RUN arch=$([ "$TARGETARCH" = arm64 ] && echo arm64 || echo x64) \

@@ -73,6 +73,10 @@ try {
   redis.stop();
 }
 
+// --- 5b. the dashboard with a million items queued ------------------------------
+step('dashboard: API latency and Redis cost at 1k and 1M queued, sampling CPU, page size');
+const dash = JSON.parse(sh('node', ['bench/dashboard.mjs', '1000000', '200', '--json'], { env: { ...process.env, XBOT_BIN: join(root, 'target/release/xbot-redis') } }).trim().split('\n').pop());
+
 // --- 6. npm packages (every platform) and the runner image --------------------
 step('npm packages, every platform, and the runner image (build + tests/packages)');
 const quiet = { stdio: ['ignore', 'ignore', 'inherit'] };
@@ -139,6 +143,10 @@ const goals = [
   ['`migrate plan` peak RSS while walking 1M keys', '≤ 50 MB', migrate.plan.peakRssKb / 1024, (x) => x <= 50, (x) => `${f(x, 1)} MB`],
   ['worker idle RSS', '≤ 15 MB', footprint.rssKb / 1024, (x) => x <= 15, (x) => `${f(x, 1)} MB`],
   ['worker start → healthy', '≤ 50 ms', footprint.startMs, (x) => x <= 50, (x) => `${x} ms`],
+  ['dashboard API p99 with 1M queued (slowest call)', '≤ 50 ms', dash.slowestP99.ms, (x) => x <= 50, (x) => `${f(x, 2)} ms (${dash.slowestP99.call})`],
+  ['dashboard Redis µs per command, 1M ÷ 1k queued (worst)', '≤ 3×', dash.worstGrowth.ratio, (x) => x <= 3, (x) => `${ratio(x)} (${dash.worstGrowth.what})`],
+  ['dashboard sampling, Redis CPU (share of a core)', '≤ 1%', dash.cpu.samplingPct, (x) => x <= 1, (x) => `${f(x, 3)}%`],
+  ['dashboard page transfer (HTML + JS + CSS + wasm), gzipped', '≤ 200 KB', dash.transferGzip / 1000, (x) => x <= 200, (x) => `${f(x, 1)} KB`],
   ['WebAssembly fallback ÷ Node pipeline, 280-char ASCII tweet (Node)', '> 1×', row('tweet_280_ascii').wasmRatio, (x) => x > 1, ratio],
   ['runner image (x64, FROM scratch), compressed', '≤ 25 MB', image.x64.layer / 2 ** 20, (x) => x <= 25, (x) => `${f(x, 1)} MB`],
   ['start → healthy, the image\'s static binary', '≤ 50 ms', imageFootprint.startMs, (x) => x <= 50, (x) => `${x} ms`],
@@ -406,6 +414,26 @@ ${table(['', 'measured', 'anchor', 'ratio'], [
 binary ${f(footprint.binary)} bytes (not stripped; the Docker image strips it);
 start → healthy (first 200 from \`/healthz\`, polled every 5 ms, process spawn
 included) median ${footprint.startMs} ms (runs: ${footprint.runs}); idle RSS ${f(footprint.rssKb)} kB.
+
+## The dashboard with a million items queued
+
+\`node bench/dashboard.mjs 1000000 200\` — the release runner's
+\`xbot-redis dashboard\` on a private Redis holding ${f(dash.nBig)} items in one queue (a tenth
+of them dead), each API call ${dash.calls} times (p50 / p99, loopback), then the same with
+1,000 items; the Redis commands behind each call from \`INFO commandstats\`.
+
+${table(['call', 'p50 / p99, 1k queued', `p50 / p99, ${f(dash.nBig)} queued`], Object.keys(dash.big).map((n) => [n, `${f(dash.small[n].p50Ms, 2)} / ${f(dash.small[n].p99Ms, 2)} ms`, `${f(dash.big[n].p50Ms, 2)} / ${f(dash.big[n].p99Ms, 2)} ms`]))}
+
+Redis time per command (µs), 1k vs ${f(dash.nBig)} queued — a command whose cost
+grew with the queue would show a large ratio (ZCOUNT and ZRANGE BYSCORE are
+O(log N)):
+
+${table(['call: command', 'µs/call, 1k', 'µs/call, big', 'ratio'], Object.entries(dash.growth).filter(([, g]) => g.big >= 1).map(([k, g]) => [k, f(g.small, 2), f(g.big, 2), ratio(g.ratio)]))}
+
+Sampling cost, a dashboard left open: Redis used ${f(dash.cpu.withoutPct, 3)}% of a core
+idle without the dashboard and ${f(dash.cpu.withPct, 3)}% with it (60 s each; samples
+every 10 s). Page transfer, gzipped: ${Object.entries(dash.transfer).map(([p, t]) => `\`${p}\` ${f(t.gzip / 1000, 1)} KB`).join(', ')}
+= ${f(dash.transferGzip / 1000, 1)} KB.
 
 ## Packages and the runner image
 
