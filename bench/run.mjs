@@ -144,7 +144,7 @@ const goals = [
   ['worker idle RSS', '≤ 15 MB', footprint.rssKb / 1024, (x) => x <= 15, (x) => `${f(x, 1)} MB`],
   ['worker start → healthy', '≤ 50 ms', footprint.startMs, (x) => x <= 50, (x) => `${x} ms`],
   ['dashboard API p99 with 1M queued (slowest call)', '≤ 50 ms', dash.slowestP99.ms, (x) => x <= 50, (x) => `${f(x, 2)} ms (${dash.slowestP99.call})`],
-  ['dashboard Redis µs per command, 1M ÷ 1k queued (worst)', '≤ 3×', dash.worstGrowth.ratio, (x) => x <= 3, (x) => `${ratio(x)} (${dash.worstGrowth.what})`],
+  ['dashboard Redis µs per command, 1M ÷ 100k queued (worst; 10× = grows with the queue)', '≤ 2×', dash.worstGrowth.ratio, (x) => x <= 2, (x) => `${ratio(x)} (${dash.worstGrowth.what})`],
   ['dashboard sampling, Redis CPU (share of a core)', '≤ 1%', dash.cpu.samplingPct, (x) => x <= 1, (x) => `${f(x, 3)}%`],
   ['dashboard page transfer (HTML + JS + CSS + wasm), gzipped', '≤ 200 KB', dash.transferGzip / 1000, (x) => x <= 200, (x) => `${f(x, 1)} KB`],
   ['WebAssembly fallback ÷ Node pipeline, 280-char ASCII tweet (Node)', '> 1×', row('tweet_280_ascii').wasmRatio, (x) => x > 1, ratio],
@@ -419,16 +419,19 @@ included) median ${footprint.startMs} ms (runs: ${footprint.runs}); idle RSS ${f
 
 \`node bench/dashboard.mjs 1000000 200\` — the release runner's
 \`xbot-redis dashboard\` on a private Redis holding ${f(dash.nBig)} items in one queue (a tenth
-of them dead), each API call ${dash.calls} times (p50 / p99, loopback), then the same with
-1,000 items; the Redis commands behind each call from \`INFO commandstats\`.
+of them dead), each API call ${dash.calls} times (p50 / p99, loopback), and the same with
+${f(dash.nBase)} items; the Redis commands behind each call from \`INFO commandstats\`.
 
-${table(['call', 'p50 / p99, 1k queued', `p50 / p99, ${f(dash.nBig)} queued`], Object.keys(dash.big).map((n) => [n, `${f(dash.small[n].p50Ms, 2)} / ${f(dash.small[n].p99Ms, 2)} ms`, `${f(dash.big[n].p50Ms, 2)} / ${f(dash.big[n].p99Ms, 2)} ms`]))}
+${table(['call', `p50 / p99, ${f(dash.nBase)} queued`, `p50 / p99, ${f(dash.nBig)} queued`], Object.keys(dash.big).map((n) => [n, `${f(dash.small[n].p50Ms, 2)} / ${f(dash.small[n].p99Ms, 2)} ms`, `${f(dash.big[n].p50Ms, 2)} / ${f(dash.big[n].p99Ms, 2)} ms`]))}
 
-Redis time per command (µs), 1k vs ${f(dash.nBig)} queued — a command whose cost
-grew with the queue would show a large ratio (ZCOUNT and ZRANGE BYSCORE are
-O(log N)):
+Redis time per command (µs), ${f(dash.nBase)} vs ${f(dash.nBig)} queued — a command
+whose cost grew with the queue would take ~10× longer at ten times the items;
+HGET/HMGET/ZSCORE are O(1) and ZCOUNT / ZRANGE BYSCORE O(log N). (Between 1,000
+and 1M items the O(1) lookups in the items and meta hashes do get ~12× slower —
+0.2 → 3 µs — because a 1,000-item hash sits in the CPU cache and a
+million-item one does not; that is memory latency, the same at 100k.)
 
-${table(['call: command', 'µs/call, 1k', 'µs/call, big', 'ratio'], Object.entries(dash.growth).filter(([, g]) => g.big >= 1).map(([k, g]) => [k, f(g.small, 2), f(g.big, 2), ratio(g.ratio)]))}
+${table(['call: command', `µs/call, ${f(dash.nBase)}`, `µs/call, ${f(dash.nBig)}`, 'ratio'], Object.entries(dash.growth).filter(([, g]) => g.big >= 1).map(([k, g]) => [k, f(g.small, 2), f(g.big, 2), ratio(g.ratio)]))}
 
 Sampling cost, a dashboard left open: Redis used ${f(dash.cpu.withoutPct, 3)}% of a core
 idle without the dashboard and ${f(dash.cpu.withPct, 3)}% with it (60 s each; samples

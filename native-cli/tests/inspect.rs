@@ -22,18 +22,24 @@ async fn setup() -> (RedisServer, Redis) {
     (server, redis)
 }
 
+/// Pushes a sync item `id` (writing row `row`).
+async fn push(redis: &Redis, id: &str, row: &str, priority: u64) {
+    Queue::new(redis, Q)
+        .push(
+            "sync",
+            json!({ "table": "t", "op": "upsert", "row": { "id": row } }),
+            Priority::new(priority).unwrap(),
+            Some(id),
+            None,
+        )
+        .await
+        .unwrap();
+}
+
 /// Pushes `id` and leaves it dead with `reason`.
 async fn dead(redis: &Redis, id: &str, reason: &str) {
+    push(redis, id, id, 60).await;
     let q = Queue::new(redis, Q);
-    q.push(
-        "sync",
-        json!({ "table": "t", "op": "upsert", "row": { "id": id } }),
-        Priority::new(60).unwrap(),
-        Some(id),
-        None,
-    )
-    .await
-    .unwrap();
     let r = q.reserve(30_000).await.unwrap().unwrap();
     assert_eq!(r.item.id, id);
     q.bury(id, &r.token, reason).await.unwrap();
@@ -117,16 +123,7 @@ async fn delete_then_restore_puts_a_dead_item_back_exactly() {
     assert!(before.0.is_some() && before.1.is_some());
 
     // Only dead items can be deleted.
-    Queue::new(&redis, Q)
-        .push(
-            "sync",
-            json!({"table": "t", "op": "upsert", "row": {"id": "r"}}),
-            Priority::new(1).unwrap(),
-            Some("r"),
-            None,
-        )
-        .await
-        .unwrap();
+    push(&redis, "r", "r", 1).await;
     assert_eq!(
         inspect::trash(&redis, Q, "r").await.unwrap(),
         Moved {
@@ -177,16 +174,7 @@ async fn delete_then_restore_puts_a_dead_item_back_exactly() {
 
     // An id pushed again since the delete: the restore refuses, the entry stays.
     inspect::trash(&redis, Q, "a").await.unwrap();
-    Queue::new(&redis, Q)
-        .push(
-            "sync",
-            json!({"table": "t", "op": "upsert", "row": {"id": "a2"}}),
-            Priority::new(1).unwrap(),
-            Some("a"),
-            None,
-        )
-        .await
-        .unwrap();
+    push(&redis, "a", "a2", 1).await;
     assert_eq!(
         inspect::restore(&redis, Q, "a")
             .await

@@ -34,6 +34,16 @@ pub struct Arm {
     pub beta: f64,
 }
 
+impl Arm {
+    pub fn new(id: impl Into<String>, alpha: f64, beta: f64) -> Arm {
+        Arm {
+            id: id.into(),
+            alpha,
+            beta,
+        }
+    }
+}
+
 /// The outcome of one Thompson-sampling round.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Selection {
@@ -148,11 +158,7 @@ mod tests {
     use super::*;
 
     fn arm(id: &str, alpha: f64, beta: f64) -> Arm {
-        Arm {
-            id: id.into(),
-            alpha,
-            beta,
-        }
+        Arm::new(id, alpha, beta)
     }
 
     #[test]

@@ -104,11 +104,7 @@ mod tests {
     use super::*;
 
     fn arm(id: &str, alpha: f64, beta: f64) -> Arm {
-        Arm {
-            id: id.into(),
-            alpha,
-            beta,
-        }
+        Arm::new(id, alpha, beta)
     }
 
     #[test]

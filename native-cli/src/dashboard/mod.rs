@@ -103,42 +103,39 @@ pub fn router(redis: Redis, redis_label: &str) -> Result<Router, OpError> {
             .into_response()
         })
         .layer(middleware::from_fn_with_state(dash.clone(), read_guard));
-    Ok(Router::new()
-        .route(
-            "/",
-            get(|| async { page(INDEX_HTML, "text/html; charset=utf-8") }),
-        )
-        .route(
-            "/dashboard/app.js",
-            get(|| async { page(APP_JS, "text/javascript; charset=utf-8") }),
-        )
-        .route(
-            "/dashboard/app.css",
-            get(|| async { page(APP_CSS, "text/css; charset=utf-8") }),
-        )
-        .route(
-            "/dashboard/web/index.js",
-            get(|| async { web(WEB_ENTRY, "text/javascript; charset=utf-8") }),
-        )
-        .route(
-            "/dashboard/web/xbot_redis.js",
-            get(|| async { web(WEB_GLUE, "text/javascript; charset=utf-8") }),
-        )
-        .route(
-            "/dashboard/web/xbot_redis_bg.wasm",
-            get(|| async { web(WEB_WASM, "application/wasm") }),
-        )
+    // The page's files, compiled in.
+    let mut app = Router::new();
+    for (path, body, kind) in ASSETS {
+        app = app.route(path, get(move || async move { asset(body, kind) }));
+    }
+    Ok(app
         .nest("/api", api)
         .layer(middleware::from_fn(security_headers))
         .with_state(dash))
 }
 
-fn page(body: &'static str, kind: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, kind)], body).into_response()
-}
+const JS: &str = "text/javascript; charset=utf-8";
+/// Path, bytes, content type.
+const ASSETS: [(&str, &[u8], &str); 6] = [
+    ("/", INDEX_HTML.as_bytes(), "text/html; charset=utf-8"),
+    ("/dashboard/app.js", APP_JS.as_bytes(), JS),
+    (
+        "/dashboard/app.css",
+        APP_CSS.as_bytes(),
+        "text/css; charset=utf-8",
+    ),
+    ("/dashboard/web/index.js", WEB_ENTRY, JS),
+    ("/dashboard/web/xbot_redis.js", WEB_GLUE, JS),
+    (
+        "/dashboard/web/xbot_redis_bg.wasm",
+        WEB_WASM,
+        "application/wasm",
+    ),
+];
 
-/// A file of the browser build, or 404 when this binary was built without it.
-fn web(body: &'static [u8], kind: &'static str) -> Response {
+/// One of the page's files; an empty one is the browser core this binary
+/// was built without (404).
+fn asset(body: &'static [u8], kind: &'static str) -> Response {
     if body.is_empty() {
         return ApiError::new(
             StatusCode::NOT_FOUND,
