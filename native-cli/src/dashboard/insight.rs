@@ -16,6 +16,9 @@ use xbot_core::keys::classify_key;
 pub const MAX_ARMS: usize = 50;
 /// Draws per arm behind P(best) and the intervals.
 pub const DRAWS: usize = 4_000;
+/// The background key audit's budget: a pause after every SCAN batch of
+/// 500 keys, so a walk of a large keyspace yields Redis to the workers.
+const AUDIT_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
 /// A new arm search at most this often.
 const DISCOVER_EVERY_MS: u64 = 60_000;
 
@@ -92,7 +95,7 @@ impl Insight {
                 .build()
                 .map_err(|e| e.to_string())
                 .and_then(|rt| {
-                    rt.block_on(keyspace::audit(&redis))
+                    rt.block_on(keyspace::audit_paced(&redis, AUDIT_PAUSE))
                         .map_err(|e| e.to_string())
                 });
             let mut a = me.audit.lock().expect("insight lock");

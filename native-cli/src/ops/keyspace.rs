@@ -99,6 +99,13 @@ pub(crate) fn glob_escape(s: &str) -> String {
 }
 
 pub async fn audit(redis: &Redis) -> OpResult<Audit> {
+    audit_paced(redis, std::time::Duration::ZERO).await
+}
+
+/// [`audit`] with a pause after every batch of keys: the dashboard's
+/// background audit, which must not take Redis away from the workers (at
+/// 5 ms per 500 keys, the walk leaves Redis idle most of the time).
+pub async fn audit_paced(redis: &Redis, pause: std::time::Duration) -> OpResult<Audit> {
     let prefix = redis.ctx.prefix.clone();
     // Keys under our prefix that the bot's old code wrote there
     // (`<prefix>xbot:lock:posting`, `<prefix>openai_cost:<date>`, ...).
@@ -182,6 +189,9 @@ pub async fn audit(redis: &Redis) -> OpResult<Audit> {
                 }
             }
             bar.inc(keys.len() as u64);
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
             Ok(())
         },
     )
