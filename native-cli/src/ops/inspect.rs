@@ -348,7 +348,7 @@ pub struct Moved {
     pub restorable_until_ms: Option<u64>,
 }
 
-fn moved(script: &str, v: Vec<redis::Value>) -> OpResult<Moved> {
+fn moved(script: &'static str, v: Vec<redis::Value>) -> OpResult<Moved> {
     use redis::Value as V;
     let int = |v: Option<&V>| match v {
         Some(V::Int(n)) => Some(*n),
@@ -371,11 +371,7 @@ fn moved(script: &str, v: Vec<redis::Value>) -> OpResult<Moved> {
             restorable_until_ms: None,
         }),
         _ => Err(OpError::Protocol {
-            script: if script == "queue_trash" {
-                "queue_trash"
-            } else {
-                "queue_restore"
-            },
+            script,
             detail: format!("{v:?}"),
         }),
     }
